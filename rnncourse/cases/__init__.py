@@ -1,0 +1,1 @@
+"""Visible test cases of each chapter's exercise, keyed by the notebook's test-cell id."""

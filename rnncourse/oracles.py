@@ -1,0 +1,45 @@
+"""PyTorch oracles: reference outputs computed by PyTorch from the book's NumPy parameters.
+
+The book stores weights for row vectors, `x_t @ W_x` with `W_x` of shape (input_size, hidden_size).
+PyTorch stores them transposed (`weight_ih_l0` has shape (hidden_size, input_size)) and keeps two
+biases, `b_ih` and `b_hh`, that are simply added; the book's single `b` maps to `b_ih = b, b_hh = 0`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def torch_rnn_from_numpy(Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
+                         dtype: torch.dtype = torch.float64) -> torch.nn.RNN:
+    """A batch-first `nn.RNN` (tanh) computing exactly the book's cell with these parameters."""
+    D, H = Wx.shape
+    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True).to(dtype)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(torch.as_tensor(Wx.T))
+        rnn.weight_hh_l0.copy_(torch.as_tensor(Wh.T))
+        rnn.bias_ih_l0.copy_(torch.as_tensor(b))
+        rnn.bias_hh_l0.zero_()
+    return rnn
+
+
+def rnn_reference(x: np.ndarray, h0: np.ndarray, Wx, Wh, b) -> np.ndarray:
+    """All hidden states, shape (batch, T, hidden), in float64."""
+    rnn = torch_rnn_from_numpy(Wx, Wh, b)
+    with torch.no_grad():
+        out, _ = rnn(torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(h0, dtype=torch.float64)[None])
+    return out.numpy()
+
+
+def rnn_step_reference(x: np.ndarray, h_prev: np.ndarray, Wx, Wh, b) -> np.ndarray:
+    """One step of the cell, shape (batch, hidden), in float64."""
+    return rnn_reference(x[:, None, :], h_prev, Wx, Wh, b)[:, 0, :]
+
+
+def cross_entropy_reference(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mean softmax cross-entropy over every (sequence, time step), as a float64 scalar."""
+    V = logits.shape[-1]
+    loss = torch.nn.functional.cross_entropy(
+        torch.as_tensor(logits, dtype=torch.float64).reshape(-1, V),
+        torch.as_tensor(y, dtype=torch.long).reshape(-1))
+    return np.asarray(loss.item())
