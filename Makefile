@@ -2,6 +2,7 @@
 PY      ?= python3.11
 VENV    := .venv
 BIN     := $(VENV)/bin
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 STAMP   := $(VENV)/.installed
 ASSIGNMENT  ?= rnn
 SUBMISSIONS ?= tests/fixtures/class_rnn

@@ -41,12 +41,8 @@ class Case:
 
 
 def as_outputs(result, n: int) -> list:
-    """The outputs of a call as a list: one output may come bare, several as a tuple."""
-    if n == 1 and not isinstance(result, (tuple, list)):
-        return [result]
-    if n == 1 and isinstance(result, (tuple, list)) and len(result) == 1:
-        return [result[0]]
-    return list(result) if isinstance(result, (tuple, list)) else [result]
+    """The outputs of a call as a list: one output comes bare, several as a tuple."""
+    return list(result) if isinstance(result, tuple) else [result]
 
 
 def _fmt(x) -> str:

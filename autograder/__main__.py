@@ -1,0 +1,38 @@
+"""Command line of the course's grader: `python -m autograder grade ASSIGNMENT FOLDER`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.limits import Limits
+
+
+def main(argv: list[str] | None = None) -> int:
+    d = Limits()
+    p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade a folder holding one sub-folder per student")
+    g.add_argument("assignment")
+    g.add_argument("folder", type=Path)
+    g.add_argument("--workdir", type=Path, default=None,
+                   help="where the gradebook, feedback and grades go (default: autograder/)")
+    g.add_argument("--jobs", type=int, default=Limits.default_jobs(), help="parallel sandboxes (default: all cores)")
+    g.add_argument("--force", action="store_true", help="re-run submissions whose results are cached")
+    g.add_argument("--require-sandbox", action="store_true", help="refuse to grade without bubblewrap")
+    g.add_argument("--seconds-per-call", type=float, default=d.seconds_per_call)
+    g.add_argument("--seconds-per-notebook", type=float, default=d.seconds_per_notebook)
+    g.add_argument("--memory-mb", type=int, default=d.memory_mb)
+    g.add_argument("--processes", type=int, default=d.processes)
+    g.add_argument("--output-kb", type=int, default=d.output_kb)
+    a = p.parse_args(argv)
+    from autograder.grade import grade  # imports torch for the references: after parsing
+
+    limits = Limits(a.seconds_per_call, a.seconds_per_notebook, a.memory_mb, a.processes, a.output_kb)
+    work = {"work": a.workdir} if a.workdir else {}
+    return grade(a.assignment, a.folder, **work, limits=limits, jobs=a.jobs, require_sandbox=a.require_sandbox,
+                 force=a.force)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

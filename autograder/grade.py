@@ -1,0 +1,247 @@
+"""`python -m autograder grade ASSIGNMENT FOLDER`: grade a class folder through the hardened path.
+
+1. intake: each student's notebook is normalized against the release (`intake.py`);
+2. run: every submission runs in its own sandbox, in parallel (`sandbox.py`, `runner.py`);
+3. judge: the trusted process scores the returned arrays (`scoring.py`); results are cached
+   per (submission hash, test-code hash), written atomically, so a killed run resumes exactly;
+4. nbgrader records the scores in the gradebook, writes feedback and exports the CSV
+   (`nbgrader_bridge.py`); a leak check greps everything returned to students for hidden tests.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from queue import Queue
+
+import nbformat
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from autograder import intake as intake_mod
+from autograder import nbgrader_bridge, sandbox, scoring
+from autograder.limits import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_WORK = ROOT / "autograder"
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+console = Console(stderr=True)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
+        f.write(text)
+    os.replace(f.name, path)
+
+
+def _points(source_nb) -> dict[str, float]:
+    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
+            for c in intake_mod.test_cells(source_nb)}
+
+
+def _cells_to_run(nb) -> list[dict]:
+    """Every code cell but the tests: the instructor's setup cells and the student's answers."""
+    tests = {id(c) for c in intake_mod.test_cells(nb)}
+    return [{"id": c.metadata.get("nbgrader", {}).get("grade_id", f"cell-{i}"), "source": c.source}
+            for i, c in enumerate(nb.cells) if c.cell_type == "code" and id(c) not in tests]
+
+
+class Grader:
+    """Grades one assignment; holds the trusted test specs and the limits for the whole batch."""
+
+    def __init__(self, assignment: str, work: Path, limits: Limits, jobs: int, strong: bool):
+        self.assignment, self.work, self.limits, self.jobs, self.strong = assignment, work, limits, jobs, strong
+        name = f"{assignment}.ipynb"
+        self.release = nbformat.read(ROOT / "exercises" / assignment / name, as_version=4)
+        self.source = nbformat.read(ROOT / "solutions" / assignment / name, as_version=4)
+        self.specs = scoring.load_specs(assignment, _points(self.source))
+        self.fingerprint = scoring.spec_fingerprint(assignment)
+        self.results = work / "results" / assignment
+        self.slots: Queue[int] = Queue()
+        for slot in range(jobs):
+            self.slots.put(slot)
+
+    def result_path(self, student: str) -> Path:
+        return self.results / f"{student}.json"
+
+    def cached(self, student: str, sha: str) -> bool:
+        path = self.result_path(student)
+        if not path.exists():
+            return False
+        old = json.loads(path.read_text())
+        return old.get("submission_sha256") == sha and old.get("tests_sha256") == self.fingerprint
+
+    def run_one(self, got: intake_mod.Intake) -> dict:
+        """Sandbox one normalized submission and judge what it returns."""
+        slot = self.slots.get()
+        job = Path(tempfile.mkdtemp(prefix=f"grade-{got.student}-"))
+        try:
+            os.chmod(job, 0o755)
+            (job / "out").mkdir()
+            (job / "cells.json").write_text(json.dumps(_cells_to_run(got.notebook)))
+            scoring.write_calls(self.specs, job)
+            shutil.copy(sandbox.RUNNER, job / "runner.py")
+            outcome = sandbox.run_job(job, self.limits, strong=self.strong, slot=slot)
+            cells = _read_cells(job)
+            killed = outcome.killed or _early_exit(job, outcome.exit_code)
+            tests = scoring.judge_job(self.specs, job, killed)
+        finally:
+            self.slots.put(slot)
+            shutil.rmtree(job, ignore_errors=True)
+        return self.report(got, tests, cells, killed, outcome.seconds)
+
+    def report(self, got, tests, cells, killed, seconds) -> dict:
+        reasons = list(got.notes)
+        reasons += [f"cell '{cid}' failed when run: {status}" for cid, status in cells.items() if status != "ok"]
+        if killed:
+            reasons.append(f"stopped by the grader: {killed}")
+        score = round(sum(t.score for t in tests), 2)
+        max_score = sum(t.points for t in tests)
+        status = ("ungradable" if got.ungradable else "needs attention" if reasons
+                  else "graded" if score == max_score else "graded (partial)" if score else "graded (zero)")
+        return {"student": got.student, "assignment": self.assignment, "status": status, "reasons": reasons,
+                "score": score, "max_score": max_score, "cells": cells,
+                "tests": {t.test_id: t.as_dict() for t in tests},
+                "submission_sha256": got.sha256, "tests_sha256": self.fingerprint,
+                "sandbox": "bubblewrap" if self.strong else "rlimits only (weak)", "seconds": round(seconds, 3)}
+
+
+def _early_exit(job: Path, exit_code: int | None) -> str:
+    """Why the runner stopped before the end, read from its own log (empty when it finished)."""
+    events = job / "out" / "events.log"
+    if events.exists() and scoring.read_text(events, 10**6).rstrip().endswith("done"):
+        return ""
+    tail = scoring.read_text(job / "out" / "process.txt", 10**5)[-300:].strip()
+    signal_name = f" (killed by signal {-exit_code})" if exit_code is not None and exit_code < 0 else ""
+    return f"the submission process ended early with exit code {exit_code}{signal_name}" + (f": {tail}" if tail else "")
+
+
+def _read_cells(job: Path) -> dict[str, str]:
+    path = job / "out" / "cells.json"
+    try:
+        data = json.loads(scoring.read_text(path, 200_000)) if path.exists() else {}
+        return {str(k): str(v)[:2000] for k, v in data.items()} if isinstance(data, dict) else {}
+    except ValueError:
+        return {"runner": "its cell log was unreadable"}
+
+
+def collect(grader: Grader, folder: Path) -> list[intake_mod.Intake]:
+    """Normalize every student's submission and place it where nbgrader looks for it."""
+    name = f"{grader.assignment}.ipynb"
+    intakes = []
+    for entry in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if not STUDENT_ID.match(entry.name):
+            console.print(f"[red]skipping folder {entry.name!r}: not a valid student id[/red]")
+            continue
+        path, notes = intake_mod.find_notebook(entry, name)
+        got = intake_mod.normalize(entry.name, path, grader.release)
+        got.notes[:0] = notes
+        dest = grader.work / "submitted" / entry.name / grader.assignment / name
+        _atomic_write(dest, nbformat.writes(got.notebook))
+        if path is not None:
+            received = grader.work / "received" / grader.assignment / f"{entry.name}.ipynb"
+            received.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, received)
+        intakes.append(got)
+    return intakes
+
+
+def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: Limits, jobs: int,
+          require_sandbox: bool, force: bool) -> int:
+    strong = sandbox.strong_sandbox_available()
+    if not strong:
+        console.print("[bold red]WARNING: bubblewrap (bwrap) is not installed. Student code will run with "
+                      "resource limits only: it can read files this user can read and use the network.[/]")
+        if require_sandbox:
+            console.print("[red]--require-sandbox was given: stopping.[/red]")
+            return 2
+    start = time.monotonic()
+    work = work.resolve()
+    grader = Grader(assignment, work, limits, jobs, strong)
+    db = work / "gradebook.db"
+    if db.exists():
+        shutil.copyfile(db, work / "gradebook.db.bak")
+    intakes = collect(grader, folder)
+    todo = [g for g in intakes if force or not grader.cached(g.student, g.sha256)]
+    console.print(f"Grading {len(todo)} of {len(intakes)} submissions of '{assignment}' "
+                  f"({len(intakes) - len(todo)} unchanged since the last run) with {jobs} workers, "
+                  f"sandbox: {'bubblewrap' if strong else 'WEAK (rlimits only)'}.")
+    with Progress(console=console, transient=True) as bar, ThreadPoolExecutor(jobs) as pool:
+        task = bar.add_task("sandboxed runs", total=len(todo))
+        futures = [pool.submit(grader.run_one, g) for g in todo]
+        for fut in futures:
+            report = fut.result()
+            _atomic_write(grader.result_path(report["student"]), json.dumps(report, indent=1))
+            bar.advance(task)
+    return record(grader, intakes, start)
+
+
+def record(grader: Grader, intakes, start: float) -> int:
+    """nbgrader: gradebook, feedback, CSV; then the leak check and the summary."""
+    work, course = grader.work, nbgrader_bridge.Course(ROOT, grader.work)
+    (work / "grades").mkdir(exist_ok=True)
+    steps = course.ensure_assignment(grader.assignment)
+    steps += [course.autograde(grader.assignment, grader.results.parent),
+              course.run("generate_feedback", grader.assignment, "--force"),
+              course.run("export", "--to", str(work / "grades" / "grades.csv"))]
+    log = work / "reports" / f"{grader.assignment}-nbgrader.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("\n".join(s.stdout + s.stderr for s in steps))
+    failed = [s for s in steps if s.returncode != 0]
+    for s in failed:
+        console.print(f"[red]nbgrader {s.args[1]} failed (see {log}):[/red]\n{s.stderr[-2000:]}")
+    leaks = leaked_hidden_tests(grader.assignment, work)
+    for path in leaks:
+        console.print(f"[bold red]Hidden test code found in {path}: do not return it to students.[/]")
+    reports = [json.loads(grader.result_path(g.student).read_text()) for g in intakes]
+    write_summary(grader.assignment, reports, work)
+    show_summary(reports, time.monotonic() - start, work)
+    return 1 if failed or leaks else 0
+
+
+def leaked_hidden_tests(assignment: str, work: Path) -> list[Path]:
+    """Files returned to students (feedback, autograded notebooks) that contain hidden-test text."""
+    hidden_mod = sys.modules[scoring.ASSIGNMENTS[assignment][1]]
+    needles = ["BEGIN HIDDEN TESTS", hidden_mod.CANARY]
+    out = []
+    for top in (work / "feedback", work / "autograded"):
+        for path in top.glob(f"*/{assignment}/*"):
+            if path.is_file() and any(n in path.read_text(errors="replace") for n in needles):
+                out.append(path)
+    return out
+
+
+def write_summary(assignment: str, reports: list[dict], work: Path) -> None:
+    path = work / "reports" / f"{assignment}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "score", "max_score", "status", "reasons", "submission_sha256"])
+        for r in reports:
+            w.writerow([r["student"], r["score"], r["max_score"], r["status"], " | ".join(r["reasons"]),
+                        r["submission_sha256"]])
+
+
+def show_summary(reports: list[dict], seconds: float, work: Path) -> None:
+    table = Table(title=f"{len(reports)} submissions in {seconds:.1f} s")
+    for col in ("student", "score", "status", "reasons"):
+        table.add_column(col, overflow="fold")
+    for r in reports:
+        colour = "green" if r["status"].startswith("graded") else "yellow"
+        table.add_row(r["student"], f"{r['score']:g}/{r['max_score']:g}", f"[{colour}]{r['status']}[/]",
+                      "; ".join(x[:160] for x in r["reasons"]))
+    Console().print(table)
+    attention = [r["student"] for r in reports if not r["status"].startswith("graded")]
+    Console().print(f"Graded: {len(reports) - len(attention)}. Need attention: {len(attention)}"
+                    + (f" ({', '.join(attention)})" if attention else "") + ".")
+    Console().print(f"Gradebook CSV: {work / 'grades' / 'grades.csv'}; feedback: {work / 'feedback'}; "
+                    f"per-student reasons: {work / 'reports'}.")

@@ -1,0 +1,111 @@
+"""Runs one submission inside the sandbox. Untrusted territory: nothing here decides a score.
+
+It executes the answer cells, calls the requested functions on the inputs the grader sent, and
+writes back plain arrays (`np.savez`, no pickle) and JSON. The student's code runs in this very
+process and may rewrite any of it; the grader only ever reads data from the job folder.
+Usage: python -I runner.py JOB_DIR SECONDS_PER_CALL
+"""
+import io
+import json
+import os
+import signal
+import sys
+import traceback
+
+import numpy as np
+
+JOB, LIMIT = sys.argv[1], float(sys.argv[2])
+OUT = os.path.join(JOB, "out")
+STREAM_CAP = 64 * 1024
+
+
+class CellTimeout(BaseException):
+    """Raised by the alarm when one cell or one call runs past its time limit."""
+
+
+class CappedStream(io.TextIOBase):
+    """A stdout/stderr that keeps the first 64 KiB and drops the rest."""
+
+    def __init__(self, path):
+        self._file, self._left = open(path, "w"), STREAM_CAP
+
+    def write(self, text):
+        keep = text[: max(self._left, 0)]
+        self._left -= len(text)
+        self._file.write(keep)
+        return len(text)
+
+    def flush(self):
+        self._file.flush()
+
+
+def _alarm(*_):
+    raise CellTimeout()
+
+
+def limited(fn):
+    signal.setitimer(signal.ITIMER_REAL, LIMIT)
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def event(text):
+    with open(os.path.join(OUT, "events.log"), "a") as f:
+        f.write(text + "\n")
+
+
+def describe(exc, where):
+    if isinstance(exc, CellTimeout):
+        return f"timed out after {LIMIT:g} s"
+    lines = traceback.format_exception_only(type(exc), exc)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
+    at = f" ({frames[-1].filename[1:-1]}, line {frames[-1].lineno})" if frames else ""
+    return ("".join(lines).strip() + at)[:2000]
+
+
+def without_magics(source):
+    return "\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l for l in source.splitlines())
+
+
+def main():
+    signal.signal(signal.SIGALRM, _alarm)
+    sys.stdout = CappedStream(os.path.join(OUT, "stdout.txt"))
+    sys.stderr = CappedStream(os.path.join(OUT, "stderr.txt"))
+    with open(os.path.join(JOB, "cells.json")) as f:
+        cells = json.load(f)
+    with open(os.path.join(JOB, "calls.json")) as f:
+        calls = json.load(f)
+    namespace = {"__name__": "__main__"}
+    statuses = {}
+    for cell in cells:
+        event("cell " + cell["id"])
+        try:
+            code = compile(without_magics(cell["source"]), f"<cell {cell['id']}>", "exec")
+            limited(lambda: exec(code, namespace))
+            statuses[cell["id"]] = "ok"
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt: all are the student's
+            statuses[cell["id"]] = describe(exc, cell["id"])
+        with open(os.path.join(OUT, "cells.json"), "w") as f:
+            json.dump(statuses, f)
+    for call in calls:
+        event("call " + str(call["case"]))
+        result_path = os.path.join(OUT, f"{call['case']}")
+        try:
+            fn = namespace.get(call["func"])
+            if not callable(fn):
+                raise NameError(f"{call['func']} is not defined (or is not a function)")
+            with np.load(os.path.join(JOB, call["inputs"]), allow_pickle=False) as data:
+                args = [data[f"arr_{i}"] for i in range(call["nargs"])]
+            result = limited(lambda: fn(*args))
+            outputs = list(result) if isinstance(result, tuple) else [result]
+            arrays = [np.asarray(o) for o in outputs]
+            np.savez(result_path + ".npz", *arrays)
+        except BaseException as exc:  # noqa: BLE001
+            with open(result_path + ".err", "w") as f:
+                f.write(describe(exc, call["func"]))
+    event("done")
+
+
+main()

@@ -1,0 +1,147 @@
+"""Start the runner on one job folder inside a sandbox, under limits, and kill it on any limit.
+
+Strong mode (bubblewrap found): own user, mount, PID, network and IPC namespaces; the file system
+holds only the OS, the Python installation and the job folder (no course directory, no gradebook,
+no other submissions, no home); run as a throw-away unprivileged uid when the grader is root.
+Weak mode (no bubblewrap): the same rlimits and process-group kill, without the file-system and
+network isolation. The grader announces which mode it uses.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.limits import Limits
+
+RUNNER = Path(__file__).with_name("runner.py")
+SANDBOX_UID_BASE = 61000
+ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+       "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+
+
+@dataclass
+class RunOutcome:
+    killed: str  # "" when the runner ended by itself, else why it was killed
+    exit_code: int | None
+    seconds: float
+
+
+def strong_sandbox_available() -> bool:
+    return shutil.which("bwrap") is not None
+
+
+def _system_binds() -> list[str]:
+    """Read-only: the OS libraries and the Python installation; nothing else of the host."""
+    args = []
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    for prefix in sorted({sys.base_prefix, sys.prefix}):
+        if prefix.startswith("/usr"):
+            continue
+        parents = [p for p in reversed(Path(prefix).parents) if str(p) != "/"]
+        args += [x for p in parents for x in ("--perms", "0755", "--dir", str(p))]
+        args += ["--ro-bind", prefix, prefix]
+    return args
+
+
+def _bwrap(job: Path, uid: int | None) -> list[str]:
+    """bubblewrap around the runner. As root, bwrap sets up the mounts and `setpriv` then drops to
+    `uid` (so that RLIMIT_NPROC applies); otherwise an unprivileged user namespace does both."""
+    env = [x for k, v in ENV.items() for x in ("--setenv", k, v)]
+    isolation = (["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+                 if uid is not None else ["--unshare-all"])
+    drop = (["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+             "--bounding-set=-all"] if uid is not None else [])
+    return ["bwrap", "--die-with-parent", "--new-session", *isolation, "--clearenv", *env,
+            *_system_binds(), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
+            "--bind", str(job), "/job", "--chdir", "/job", "--", *drop]
+
+
+def _preexec(limits: Limits, uid: int | None, strong: bool):
+    def apply():
+        mem = limits.memory_mb * 2**20
+        for res, value in ((resource.RLIMIT_AS, mem), (resource.RLIMIT_FSIZE, limits.output_kb * 1024),
+                           (resource.RLIMIT_NOFILE, limits.open_files), (resource.RLIMIT_CORE, 0),
+                           (resource.RLIMIT_CPU, int(limits.seconds_per_notebook) + 1)):
+            resource.setrlimit(res, (value, value))
+        if uid is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+            if not strong:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+    return apply
+
+
+def sandbox_uid(slot: int, strong: bool) -> int | None:
+    """A distinct unprivileged uid per parallel slot, when the grader may switch users (root).
+    Without bwrap the uid must still reach the Python installation (e.g. not under a 0700 /root)."""
+    if os.geteuid() != 0:
+        return None
+    if not strong and not _world_reachable(Path(sys.executable).resolve()):
+        return None
+    return SANDBOX_UID_BASE + slot
+
+
+def _world_reachable(path: Path) -> bool:
+    return all(os.stat(p).st_mode & 0o001 for p in path.parents)
+
+
+def run_job(job: Path, limits: Limits, *, strong: bool, slot: int) -> RunOutcome:
+    """Run the runner on `job` and wait, killing the process tree on a time limit."""
+    uid = sandbox_uid(slot, strong)
+    if uid is not None:
+        for path in [job, *job.rglob("*")]:
+            os.chown(path, uid, uid)
+    inner_job = "/job" if strong else str(job)
+    command = [sys.executable, "-I", "-B", f"{inner_job}/runner.py", inner_job,
+               str(limits.seconds_per_call)]
+    if strong:
+        command = _bwrap(job, uid) + command
+    start = time.monotonic()
+    with open(job / "out" / "process.txt", "wb") as log:
+        proc = subprocess.Popen(command, cwd=job, env=ENV, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_preexec(limits, uid, strong))
+        killed = _supervise(proc, job / "out" / "events.log", limits, start)
+    return RunOutcome(killed, proc.returncode, time.monotonic() - start)
+
+
+def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: float) -> str:
+    """Wait for the runner; kill its whole process group on the notebook limit or a stalled call."""
+    last_size, last_change = -1, start
+    while proc.poll() is None:
+        now = time.monotonic()
+        size = events.stat().st_size if events.exists() else 0
+        if size != last_size:
+            last_size, last_change = size, now
+        reason = ""
+        if now - start > limits.seconds_per_notebook:
+            reason = f"the whole notebook ran past {limits.seconds_per_notebook:g} s"
+        elif now - last_change > limits.seconds_per_call + 2:
+            reason = f"a cell or test call ran past {limits.seconds_per_call:g} s and ignored the alarm"
+        if reason:
+            _kill_group(proc)
+            return reason
+        time.sleep(0.01)
+    _kill_group(proc)  # leftovers a submission may have started in the background
+    return ""
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
