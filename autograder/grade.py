@@ -104,6 +104,8 @@ class Grader:
         reasons += [f"cell '{cid}' failed when run: {status}" for cid, status in cells.items() if status != "ok"]
         if killed:
             reasons.append(f"stopped by the grader: {killed}")
+        reasons += [f"{t.test_id}: a call ran past the time limit" for t in tests
+                    if any("timed out" in m for m in t.messages)]
         score = round(sum(t.score for t in tests), 2)
         max_score = sum(t.points for t in tests)
         status = ("ungradable" if got.ungradable else "needs attention" if reasons
