@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 ASSIGNMENT  ?= rnn
 SUBMISSIONS ?= tests/fixtures/class_rnn
 
-.PHONY: setup system-deps book test lab release grade bench-grader clean
+.PHONY: setup system-deps book test lab release grade bench-grader publish clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -46,6 +46,10 @@ grade: setup
 ## Grade a synthetic class with the hardened grader and with plain nbgrader; print the ratio.
 bench-grader: setup system-deps
 	$(BIN)/python benchmarks/grading.py
+
+## Build the book and push the HTML to the gh-pages branch of `origin` (GitHub Pages).
+publish: book
+	$(BIN)/ghp-import --no-jekyll --push --force _build/html
 
 clean:
 	rm -rf _build autograder/gradebook.db* autograder/submitted autograder/autograded autograder/feedback autograder/results autograder/reports autograder/grades
