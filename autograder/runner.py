@@ -100,9 +100,11 @@ def main():
             if not callable(fn):
                 raise NameError(f"{call['func']} is not defined (or is not a function)")
             with np.load(os.path.join(JOB, call["inputs"]), allow_pickle=False) as data:
-                args = [data[f"arr_{i}"] for i in range(call["nargs"])]
+                arrays = iter([data[f"arr_{i}"] for i in range(len(data.files))])
+                args = [[next(arrays) for _ in range(n)] if n >= 0 else next(arrays) for n in call["layout"]]
             result = limited(lambda: fn(*args))
-            outputs = list(result) if isinstance(result, tuple) else [result]
+            items = list(result) if isinstance(result, tuple) else [result]
+            outputs = [x for item in items for x in (item if isinstance(item, (list, tuple)) else [item])]
             arrays = [np.asarray(o) for o in outputs]
             np.savez(result_path + ".npz", *arrays)
         except BaseException as exc:  # noqa: BLE001

@@ -18,7 +18,8 @@ import numpy as np
 from rnncourse.checking import Case, judge
 
 # assignment -> (module of visible cases, module of hidden cases)
-ASSIGNMENTS = {"rnn": ("rnncourse.cases.rnn", "autograder.hidden.rnn")}
+ASSIGNMENTS = {"rnn": ("rnncourse.cases.rnn", "autograder.hidden.rnn"),
+               "bptt": ("rnncourse.cases.bptt", "autograder.hidden.bptt")}
 MAX_RESULT_BYTES = 8 * 2**20
 
 
@@ -70,8 +71,11 @@ def write_calls(specs: list[TestSpec], job: Path) -> None:
     (job / "inputs").mkdir()
     calls = []
     for n, case in enumerate(c for s in specs for c in s.cases):
-        np.savez(job / "inputs" / f"{n}.npz", *case.call_args())
-        calls.append({"case": n, "func": case.func, "inputs": f"inputs/{n}.npz", "nargs": len(case.args)})
+        args = case.call_args()
+        flat = [x for a in args for x in (a if isinstance(a, list) else [a])]
+        np.savez(job / "inputs" / f"{n}.npz", *flat)
+        layout = [len(a) if isinstance(a, list) else -1 for a in args]  # -1: one array, n: a list of n
+        calls.append({"case": n, "func": case.func, "inputs": f"inputs/{n}.npz", "layout": layout})
     (job / "calls.json").write_text(json.dumps(calls))
 
 

@@ -31,18 +31,23 @@ class Case:
     hints: tuple[tuple[str, tuple[np.ndarray, ...]], ...] = field(default=())
     nonfinite_hint: str = ""
 
-    def call_args(self) -> list[np.ndarray]:
-        """Fresh copies of the inputs, so a function that writes into them harms nothing."""
-        return [np.array(a, copy=True) for _, a in self.args]
+    def call_args(self) -> list:
+        """Fresh copies of the inputs (an argument may be a list of arrays), so writes harm nothing."""
+        return [[np.array(x, copy=True) for x in a] if isinstance(a, list) else np.array(a, copy=True)
+                for _, a in self.args]
 
     def describe(self) -> str:
-        shapes = ", ".join(f"{n}{tuple(a.shape)}" for n, a in self.args)
+        shapes = ", ".join(f"{n}[{len(a)} arrays]" if isinstance(a, list)
+                           else f"{n}={float(a):g}" if np.ndim(a) == 0 else f"{n}{tuple(a.shape)}"
+                           for n, a in self.args)
         return f"{self.func}({shapes}) [{self.label}]"
 
 
-def as_outputs(result, n: int) -> list:
-    """The outputs of a call as a list: one output comes bare, several as a tuple."""
-    return list(result) if isinstance(result, tuple) else [result]
+def as_outputs(result) -> list:
+    """The outputs of a call as a flat list: several come as a tuple, and a list inside it
+    (say, of clipped gradients) counts as one output per element."""
+    items = list(result) if isinstance(result, tuple) else [result]
+    return [x for item in items for x in (item if isinstance(item, (list, tuple)) else [item])]
 
 
 def _fmt(x) -> str:
@@ -50,8 +55,9 @@ def _fmt(x) -> str:
 
 
 def _where(index: tuple[int, ...], time_axis: int | None) -> str:
+    """Where an entry is; for sequences (batch, time, features) the time step comes first."""
     pos = "[" + ", ".join(str(i) for i in index) + "]"
-    if time_axis is not None and len(index) > time_axis:
+    if time_axis is not None and len(index) == 3:
         return f"time step t={index[time_axis]} (first wrong entry at {pos})"
     return f"entry {pos}"
 
@@ -102,7 +108,7 @@ def _judge_one(case: Case, name: str, g, exp: np.ndarray) -> str | None:
     if not bad.any():
         return None
     where = np.argwhere(bad)
-    if case.time_axis is not None and g64.ndim > case.time_axis:
+    if case.time_axis is not None and g64.ndim == 3:
         where = where[np.argsort(where[:, case.time_axis], kind="stable")]
     if exp.ndim == 0:
         return f"output {name} is wrong: expected {_fmt(e64)}, got {_fmt(g64)}."
@@ -132,7 +138,7 @@ def run_cases(cases: list[Case], fn) -> None:
     if not callable(fn):
         raise AssertionError(f"{cases[0].func} is not a function (got {type(fn).__name__}).")
     for case in cases:
-        problem = judge(case, as_outputs(fn(*case.call_args()), len(case.outputs)))
+        problem = judge(case, as_outputs(fn(*case.call_args())))
         if problem:
             raise AssertionError(problem)
     print(f"{cases[0].func}: all {len(cases)} visible checks passed.")

@@ -43,3 +43,26 @@ def cross_entropy_reference(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
         torch.as_tensor(logits, dtype=torch.float64).reshape(-1, V),
         torch.as_tensor(y, dtype=torch.long).reshape(-1))
     return np.asarray(loss.item())
+
+
+def rnn_gradients(x, h0, Wx, Wh, b, dh) -> dict[str, np.ndarray]:
+    """Gradients of L = sum(h * dh) by autograd through `nn.RNN`, mapped back to the book's layout.
+
+    dh: (batch, T, hidden), the gradient of the loss with respect to every hidden state.
+    Returns dx (B, T, D), dh0 (B, H), dWx (D, H), dWh (H, H), db (H,), all float64.
+    """
+    rnn = torch_rnn_from_numpy(Wx, Wh, b)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    h0t = torch.tensor(h0, dtype=torch.float64, requires_grad=True)
+    out, _ = rnn(xt, h0t[None])
+    (out * torch.as_tensor(dh, dtype=torch.float64)).sum().backward()
+    return {"dx": xt.grad.numpy(), "dh0": h0t.grad.numpy(), "dWx": rnn.weight_ih_l0.grad.T.numpy(),
+            "dWh": rnn.weight_hh_l0.grad.T.numpy(), "db": rnn.bias_ih_l0.grad.numpy()}
+
+
+def clip_by_global_norm(grads: list[np.ndarray], max_norm: float) -> tuple[list[np.ndarray], float]:
+    """Scale all gradients by min(1, max_norm / norm), norm being the 2-norm of all entries together."""
+    tensors = [torch.as_tensor(g, dtype=torch.float64) for g in grads]
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in tensors])).item()
+    scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
+    return [(t * scale).numpy() for t in tensors], norm
