@@ -19,7 +19,8 @@ from rnncourse.checking import Case, judge
 
 # assignment -> (module of visible cases, module of hidden cases)
 ASSIGNMENTS = {"rnn": ("rnncourse.cases.rnn", "autograder.hidden.rnn"),
-               "bptt": ("rnncourse.cases.bptt", "autograder.hidden.bptt")}
+               "bptt": ("rnncourse.cases.bptt", "autograder.hidden.bptt"),
+               "lstm": ("rnncourse.cases.lstm", "autograder.hidden.lstm")}
 MAX_RESULT_BYTES = 8 * 2**20
 
 

@@ -66,3 +66,46 @@ def clip_by_global_norm(grads: list[np.ndarray], max_norm: float) -> tuple[list[
     norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in tensors])).item()
     scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
     return [(t * scale).numpy() for t in tensors], norm
+
+
+def torch_lstm_cell_from_numpy(W: np.ndarray, U: np.ndarray, b: np.ndarray,
+                               dtype: torch.dtype = torch.float64) -> torch.nn.LSTMCell:
+    """An `nn.LSTMCell` computing the book's LSTM: W (D, 4H), U (H, 4H), b (4H,), gate blocks i, f, g, o.
+
+    PyTorch uses the same block order (i, f, g, o) but stores W and U transposed and splits the
+    bias in two (`bias_ih` + `bias_hh`); the book's b maps to `bias_ih = b`, `bias_hh = 0`.
+    """
+    D, H4 = W.shape
+    cell = torch.nn.LSTMCell(D, H4 // 4).to(dtype)
+    with torch.no_grad():
+        cell.weight_ih.copy_(torch.as_tensor(W.T))
+        cell.weight_hh.copy_(torch.as_tensor(U.T))
+        cell.bias_ih.copy_(torch.as_tensor(b))
+        cell.bias_hh.zero_()
+    return cell
+
+
+def lstm_reference(x, h0, c0, W, U, b, dh=None, dc_last=None) -> dict[str, np.ndarray]:
+    """All hidden and cell states (B, T, H) by `nn.LSTMCell`; with upstream gradients `dh` (B, T, H)
+    (and optionally `dc_last`, dL/dc_T), also the gradients dx, dh0, dc0, dW, dU, db by autograd."""
+    cell = torch_lstm_cell_from_numpy(W, U, b)
+    grad = dh is not None
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=grad)
+    h = torch.tensor(h0, dtype=torch.float64, requires_grad=grad)
+    c = torch.tensor(c0, dtype=torch.float64, requires_grad=grad)
+    h0t, c0t, hs, cs = h, c, [], []
+    for t in range(x.shape[1]):
+        h, c = cell(xt[:, t], (h, c))
+        hs.append(h)
+        cs.append(c)
+    out = {"h": torch.stack(hs, 1), "c": torch.stack(cs, 1)}
+    result = {k: v.detach().numpy() for k, v in out.items()}
+    if grad:
+        loss = (out["h"] * torch.as_tensor(dh)).sum()
+        if dc_last is not None:
+            loss = loss + (cs[-1] * torch.as_tensor(dc_last)).sum()
+        loss.backward()
+        result.update(dx=xt.grad.numpy(), dh0=h0t.grad.numpy(), dc0=c0t.grad.numpy(),
+                      dW=cell.weight_ih.grad.T.numpy(), dU=cell.weight_hh.grad.T.numpy(),
+                      db=cell.bias_ih.grad.numpy())
+    return result
