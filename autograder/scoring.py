@@ -20,7 +20,8 @@ from rnncourse.checking import Case, judge
 # assignment -> (module of visible cases, module of hidden cases)
 ASSIGNMENTS = {"rnn": ("rnncourse.cases.rnn", "autograder.hidden.rnn"),
                "bptt": ("rnncourse.cases.bptt", "autograder.hidden.bptt"),
-               "lstm": ("rnncourse.cases.lstm", "autograder.hidden.lstm")}
+               "lstm": ("rnncourse.cases.lstm", "autograder.hidden.lstm"),
+               "peephole": ("rnncourse.cases.peephole", "autograder.hidden.peephole")}
 MAX_RESULT_BYTES = 8 * 2**20
 
 

@@ -109,3 +109,45 @@ def lstm_reference(x, h0, c0, W, U, b, dh=None, dc_last=None) -> dict[str, np.nd
                       dW=cell.weight_ih.grad.T.numpy(), dU=cell.weight_hh.grad.T.numpy(),
                       db=cell.bias_ih.grad.numpy())
     return result
+
+
+def peephole_lstm_torch(x, h0, c0, W, U, b, p_i, p_f, p_o, *, output_sees_old_cell=False, peephole_grad=True):
+    """The peephole LSTM (Gers and Schmidhuber, 2000) in torch ops; PyTorch has no built-in one.
+
+    i = σ(z_i + p_i ⊙ c_{t-1}), f = σ(z_f + p_f ⊙ c_{t-1}), o = σ(z_o + p_o ⊙ c_t), gate blocks of
+    z = x W + h U + b in the order i, f, g, o. Returns h, c of shape (B, T, H). The two flags switch on
+    typical mistakes (for hints): the output gate reading c_{t-1}, and no gradient through the peepholes'
+    view of the cell state.
+    """
+    H = h0.shape[1]
+    h, c, hs, cs = h0, c0, [], []
+    for t in range(x.shape[1]):
+        zi, zf, zg, zo = (x[:, t] @ W + h @ U + b).split(H, dim=1)
+        seen = c if peephole_grad else c.detach()
+        i, f = torch.sigmoid(zi + p_i * seen), torch.sigmoid(zf + p_f * seen)
+        c_new = f * c + i * torch.tanh(zg)
+        o_view = seen if output_sees_old_cell else (c_new if peephole_grad else c_new.detach())
+        h, c = torch.sigmoid(zo + p_o * o_view) * torch.tanh(c_new), c_new
+        hs.append(h)
+        cs.append(c)
+    return torch.stack(hs, 1), torch.stack(cs, 1)
+
+
+PEEPHOLE_GRADS = ("dx", "dh0", "dc0", "dW", "dU", "db", "dp_i", "dp_f", "dp_o")
+
+
+def peephole_reference(arrays, dh=None, dc_last=None, **mistake) -> dict[str, np.ndarray]:
+    """States h, c (B, T, H) of the peephole LSTM; with upstream `dh` (and `dc_last`), the gradients
+    of L = sum(h * dh) + sum(c_T * dc_last) for x, h0, c0, W, U, b, p_i, p_f, p_o, by autograd."""
+    grad = dh is not None
+    tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=grad) for a in arrays]
+    h, c = peephole_lstm_torch(*tensors, **mistake)
+    out = {"h": h.detach().numpy(), "c": c.detach().numpy()}
+    if grad:
+        loss = (h * torch.as_tensor(dh)).sum()
+        if dc_last is not None:
+            loss = loss + (c[:, -1] * torch.as_tensor(dc_last)).sum()
+        loss.backward()
+        for name, t in zip(PEEPHOLE_GRADS, tensors):
+            out[name] = t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
+    return out
