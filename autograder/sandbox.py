@@ -8,10 +8,13 @@ network isolation. The grader announces which mode it uses.
 """
 from __future__ import annotations
 
+import functools
 import os
+import re
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -22,6 +25,9 @@ from autograder.limits import Limits
 
 RUNNER = Path(__file__).with_name("runner.py")
 SANDBOX_UID_BASE = 61000
+# The only files of job/out the trusted side reads (scoring.judge_job, grade._read_cells/_early_exit).
+RESULT_NAME = re.compile(r"^(\d{1,6}\.(npz|err)|cells\.json|events\.log|process\.txt|stdout\.txt|stderr\.txt)$")
+MAX_RESULT_FILES = 4096
 ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
@@ -55,7 +61,16 @@ def _system_binds() -> list[str]:
     return args
 
 
-def _bwrap(job: Path, uid: int | None) -> list[str]:
+@functools.lru_cache(maxsize=1)
+def _bwrap_has_size() -> bool:
+    """Whether this bubblewrap knows `--size` (a cap on a tmpfs); older versions refuse unknown options."""
+    try:
+        return "--size" in subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _bwrap(job: Path, uid: int | None, limits: Limits | None = None) -> list[str]:
     """bubblewrap around the runner. As root, bwrap sets up the mounts and `setpriv` then drops to
     `uid` (so that RLIMIT_NPROC applies); otherwise an unprivileged user namespace does both."""
     env = [x for k, v in ENV.items() for x in ("--setenv", k, v)]
@@ -63,8 +78,10 @@ def _bwrap(job: Path, uid: int | None) -> list[str]:
                  if uid is not None else ["--unshare-all"])
     drop = (["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
              "--bounding-set=-all"] if uid is not None else [])
+    # /tmp is RAM: without a cap, files written there are memory outside RLIMIT_AS.
+    tmp_size = ["--size", str(limits.memory_mb * 2**20)] if limits and _bwrap_has_size() else []
     return ["bwrap", "--die-with-parent", "--new-session", *isolation, "--clearenv", *env,
-            *_system_binds(), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
+            *_system_binds(), *tmp_size, "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
             "--bind", str(job), "/job", "--chdir", "/job", "--", *drop]
 
 
@@ -108,14 +125,65 @@ def run_job(job: Path, limits: Limits, *, strong: bool, slot: int) -> RunOutcome
     command = [sys.executable, "-I", "-B", f"{inner_job}/runner.py", inner_job,
                str(limits.seconds_per_call)]
     if strong:
-        command = _bwrap(job, uid) + command
+        command = _bwrap(job, uid, limits) + command
     start = time.monotonic()
     with open(job / "out" / "process.txt", "wb") as log:
         proc = subprocess.Popen(command, cwd=job, env=ENV, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True,
                                 preexec_fn=_preexec(limits, uid, strong))
         killed = _supervise(proc, job / "out" / "events.log", limits, start)
+    _take_back_outputs(job, uid)
     return RunOutcome(killed, proc.returncode, time.monotonic() - start)
+
+
+def _take_back_outputs(job: Path, uid: int | None) -> None:
+    """Replace job/out by a grader-owned copy holding only the regular files the grader reads.
+
+    The submission owned job/ and job/out/ while it ran: it could leave symlinks there (to the hidden
+    tests, the solutions, /etc/shadow: the grader runs as root on the host and would follow them into
+    the student's feedback), FIFOs (a reader blocks forever), or replace out/ itself by a link. So:
+    job/ goes back to root, out/ is renamed aside, and each file is opened with O_NOFOLLOW|O_NONBLOCK,
+    checked to be a regular file on the open descriptor and copied into a fresh out/.
+    """
+    if uid is not None:
+        os.chown(job, 0, 0, follow_symlinks=False)
+        os.chmod(job, 0o755)
+    out, aside = job / "out", job / "out.untrusted"
+    try:
+        os.rename(out, aside)
+    except FileNotFoundError:
+        pass
+    os.mkdir(out, 0o755)
+    try:
+        if not stat.S_ISDIR(os.lstat(aside).st_mode):
+            return _ensure_log(out)
+        entries = os.scandir(aside)
+    except OSError:
+        return _ensure_log(out)
+    copied = 0
+    with entries:
+        for entry in entries:
+            if copied >= MAX_RESULT_FILES:
+                break
+            if not RESULT_NAME.match(entry.name) or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue
+            with open(fd, "rb") as src:
+                if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+                    continue
+                with open(out / entry.name, "xb") as dst:
+                    shutil.copyfileobj(src, dst)
+            copied += 1
+    _ensure_log(out)
+
+
+def _ensure_log(out: Path) -> None:
+    """grade._early_exit reads process.txt unconditionally: a submission that deleted it must not
+    crash the batch."""
+    (out / "process.txt").touch()
 
 
 def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: float) -> str:

@@ -21,7 +21,8 @@ from rnncourse.checking import Case, judge
 ASSIGNMENTS = {"rnn": ("rnncourse.cases.rnn", "autograder.hidden.rnn"),
                "bptt": ("rnncourse.cases.bptt", "autograder.hidden.bptt"),
                "lstm": ("rnncourse.cases.lstm", "autograder.hidden.lstm"),
-               "peephole": ("rnncourse.cases.peephole", "autograder.hidden.peephole")}
+               "peephole": ("rnncourse.cases.peephole", "autograder.hidden.peephole"),
+               "gru": ("rnncourse.cases.gru", "autograder.hidden.gru")}
 MAX_RESULT_BYTES = 8 * 2**20
 
 

@@ -10,6 +10,7 @@ The same `Case` objects serve two places:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -30,6 +31,9 @@ class Case:
     atol: float = 1e-8
     hints: tuple[tuple[str, tuple[np.ndarray, ...]], ...] = field(default=())
     nonfinite_hint: str = ""
+    # applied by the checker to the returned outputs before comparing (e.g. run a model with returned
+    # parameters); `outputs` and `expected` then describe what it returns
+    transform: Callable | None = None
 
     def call_args(self) -> list:
         """Fresh copies of the inputs (an argument may be a list of arrays), so writes harm nothing."""
@@ -73,6 +77,11 @@ def _close(got: np.ndarray, exp: np.ndarray, rtol: float, atol: float) -> bool:
 def judge(case: Case, got: list) -> str | None:
     """None when every output matches the reference, else a message naming what is wrong."""
     head = f"{case.describe()}: "
+    if case.transform is not None:
+        try:
+            got = list(case.transform(*[np.asarray(g, dtype=np.float64) for g in got]))
+        except Exception as exc:  # noqa: BLE001 - wrong shapes or types are the student's mistake
+            return head + f"could not use what it returned: {type(exc).__name__}: {str(exc)[:200]}"
     if len(got) != len(case.outputs):
         return head + (f"expected {len(case.outputs)} output(s) {case.outputs}, got {len(got)}.")
     for name, g, exp in zip(case.outputs, got, case.expected):

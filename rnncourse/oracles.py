@@ -151,3 +151,66 @@ def peephole_reference(arrays, dh=None, dc_last=None, **mistake) -> dict[str, np
         for name, t in zip(PEEPHOLE_GRADS, tensors):
             out[name] = t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
     return out
+
+
+def gru_torch(x, h0, W, U, b, *, reset_after=False, reset_on_candidate=False, swap_z=False):
+    """The book's GRU (Cho et al., 2014) in torch ops; W (D, 3H), U (H, 3H), b (3H,), blocks r, z, n:
+
+    r = σ(x W_r + h U_r + b_r), z = σ(x W_z + h U_z + b_z), n = tanh(x W_n + (r ⊙ h) U_n + b_n),
+    h' = (1 - z) ⊙ h + z ⊙ n. Returns h (B, T, H). The flags switch on other forms (for hints and for
+    the comparison with PyTorch): `reset_after` is PyTorch's r ⊙ (h U_n), `reset_on_candidate` scales
+    the candidate by r, `swap_z` puts z on the old state.
+    """
+    H = h0.shape[1]
+    h, hs = h0, []
+    Wr, Wz, Wn = W.split(H, dim=1)
+    Ur, Uz, Un = U.split(H, dim=1)
+    br, bz, bn = b.split(H)
+    for t in range(x.shape[1]):
+        xt = x[:, t]
+        r = torch.sigmoid(xt @ Wr + h @ Ur + br)
+        z = torch.sigmoid(xt @ Wz + h @ Uz + bz)
+        if reset_after:
+            n = torch.tanh(xt @ Wn + r * (h @ Un) + bn)
+        elif reset_on_candidate:
+            n = r * torch.tanh(xt @ Wn + h @ Un + bn)
+        else:
+            n = torch.tanh(xt @ Wn + (r * h) @ Un + bn)
+        h = z * h + (1 - z) * n if swap_z else (1 - z) * h + z * n
+        hs.append(h)
+    return torch.stack(hs, 1)
+
+
+GRU_GRADS = ("dx", "dh0", "dW", "dU", "db")
+
+
+def gru_reference(x, h0, W, U, b, dh=None, **form) -> dict[str, np.ndarray]:
+    """Hidden states (B, T, H) of the book's GRU and, given `dh`, the gradients by autograd."""
+    tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=dh is not None) for a in (x, h0, W, U, b)]
+    h = gru_torch(*tensors, **form)
+    out = {"h": h.detach().numpy()}
+    if dh is not None:
+        (h * torch.as_tensor(dh)).sum().backward()
+        out.update({k: t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
+                    for k, t in zip(GRU_GRADS, tensors)})
+    return out
+
+
+def torch_gru_from_book(W: np.ndarray, U: np.ndarray, b: np.ndarray) -> torch.nn.GRU:
+    """A batch-first `nn.GRU` computing the book's GRU, which it can exactly when U_n is diagonal.
+
+    PyTorch's gate order is also r, z, n and its weights are stored transposed, but its update gate
+    weighs the OLD state (h' = (1 - z') ⊙ n + z' ⊙ h), so z' = 1 - z: the z block changes sign.
+    It applies the reset gate after the product, r ⊙ (h U_n + b_hn), which equals (r ⊙ h) U_n only
+    for a diagonal U_n (and b_hn = 0).
+    """
+    D, H3 = W.shape
+    H = H3 // 3
+    flip = np.concatenate([np.ones(H), -np.ones(H), np.ones(H)])
+    gru = torch.nn.GRU(D, H, batch_first=True).double()
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(torch.as_tensor((W * flip).T))
+        gru.weight_hh_l0.copy_(torch.as_tensor((U * flip).T))
+        gru.bias_ih_l0.copy_(torch.as_tensor(b * flip))
+        gru.bias_hh_l0.zero_()
+    return gru
