@@ -189,18 +189,17 @@ def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: L
 
 def record(grader: Grader, intakes, start: float) -> int:
     """nbgrader: gradebook, feedback, CSV; then the leak check and the summary."""
-    work, course = grader.work, nbgrader_bridge.Course(ROOT, grader.work)
+    work = grader.work
     (work / "grades").mkdir(exist_ok=True)
-    steps = course.ensure_assignment(grader.assignment)
-    steps += [course.autograde(grader.assignment, grader.results.parent),
-              course.run("generate_feedback", grader.assignment, "--force"),
-              course.run("export", "--to", str(work / "grades" / "grades.csv"))]
     log = work / "reports" / f"{grader.assignment}-nbgrader.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("\n".join(s.stdout + s.stderr for s in steps))
-    failed = [s for s in steps if s.returncode != 0]
-    for s in failed:
-        console.print(f"[red]nbgrader {s.args[1]} failed (see {log}):[/red]\n{s.stderr[-2000:]}")
+    failed = False
+    try:
+        log.write_text(nbgrader_bridge.Course(ROOT, work, grader.assignment).record(work / "grades" / "grades.csv"))
+    except RuntimeError as exc:
+        failed = True
+        log.write_text(str(exc))
+        console.print(f"[red]{str(exc)[:2000]}[/red]")
     leaks = leaked_hidden_tests(grader.assignment, work)
     for path in leaks:
         console.print(f"[bold red]Hidden test code found in {path}: do not return it to students.[/]")

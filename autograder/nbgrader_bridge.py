@@ -7,17 +7,23 @@ neither the autograded notebook nor the feedback generated from it shows them.
 """
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.api import Gradebook
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
+from nbgrader.converters.base import NbGraderException
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.plugins.export import CsvExportPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
+from traitlets.config.loader import PyFileConfigLoader
 
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS.*?(### END HIDDEN TESTS|\Z)", re.S)
 HIDDEN_NOTE = "# (the grader also ran hidden checks here; their code is not shown)"
@@ -77,34 +83,53 @@ AUTOGRADE_PREPROCESSORS = [
 
 
 class Course:
-    """nbgrader commands on the course in `root`, with the grader's state kept under `work`."""
+    """nbgrader's own converters, run in this process, on the course in `root` (its nbgrader_config.py),
+    with the grader's state (submissions, gradebook, feedback) under `work`."""
 
-    def __init__(self, root: Path, work: Path):
-        self.root, self.work = root, work
-        self.overrides = [f"--CourseDirectory.{name}_directory={work / name}"
-                          for name in ("submitted", "autograded", "feedback")]
-        self.overrides.append(f"--CourseDirectory.db_url=sqlite:///{work / 'gradebook.db'}")
-        bin_dir = str(Path(sys.executable).parent)  # nbgrader calls `alembic` from PATH
+    def __init__(self, root: Path, work: Path, assignment: str):
+        bin_dir = str(Path(sys.executable).parent)  # nbgrader's database upgrade calls `alembic` from PATH
         if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+        self.work, self.assignment = work, assignment
+        self.db_url = f"sqlite:///{work / 'gradebook.db'}"
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        for name in ("submitted", "autograded", "feedback", "release"):
+            setattr(config.CourseDirectory, f"{name}_directory", str(work / name))
+        config.CourseDirectory.db_url = self.db_url
+        config.CourseDirectory.assignment_id = assignment
+        config.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+        config.SandboxScores.results_dir = str(work / "results")
+        config.HTMLExporter.template_name = "feedback"
+        self.config = config
+        self.coursedir = CourseDirectory(config=config)
 
-    def run(self, command: str, *args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "PYTHONPATH": str(self.root)}
-        exe = str(Path(sys.executable).parent / "nbgrader")
-        return subprocess.run([exe, command, *args, *self.overrides], cwd=self.root, env=env,
-                              capture_output=True, text=True)
+    def _run(self, converter_class, **attrs) -> str:
+        """Run one nbgrader converter; return its log, or raise with it."""
+        stream = io.StringIO()
+        app = converter_class(coursedir=self.coursedir, config=self.config)
+        handler = logging.StreamHandler(stream)
+        app.log.addHandler(handler)
+        for key, value in attrs.items():
+            setattr(app, key, value)
+        try:
+            app.start()
+        except NbGraderException as exc:
+            raise RuntimeError(f"nbgrader {converter_class.__name__} failed:\n{stream.getvalue()[-3000:]}") from exc
+        finally:
+            app.log.removeHandler(handler)
+        return stream.getvalue()
 
-    def ensure_assignment(self, assignment: str) -> list[subprocess.CompletedProcess]:
-        """Register the assignment (cells, points) in this gradebook if it is not there yet."""
-        with Gradebook(f"sqlite:///{self.work / 'gradebook.db'}", "rnn-course") as gb:
-            if any(a.name == assignment for a in gb.assignments):
-                return []
-        release = self.work / "release"
-        return [self.run("generate_assignment", assignment, "--force",
-                         f"--CourseDirectory.release_directory={release}")]
-
-    def autograde(self, assignment: str, results_dir: Path) -> subprocess.CompletedProcess:
-        preprocessors = "[" + ",".join(f"'{p}'" for p in AUTOGRADE_PREPROCESSORS) + "]"
-        return self.run("autograde", assignment, "--force",
-                        f"--Autograde.autograde_preprocessors={preprocessors}",
-                        f"--SandboxScores.results_dir={results_dir}")
+    def record(self, csv_path: Path) -> str:
+        """Register the assignment if needed, record scores, write feedback, export the CSV; return the log."""
+        log = ""
+        with Gradebook(self.db_url, self.coursedir.course_id) as gb:
+            known = any(a.name == self.assignment for a in gb.assignments)
+        if not known:
+            log += self._run(GenerateAssignment, force=True)
+        log += self._run(Autograde, force=True, create_student=True)
+        log += self._run(GenerateFeedback, force=True)
+        exporter = CsvExportPlugin(config=self.config)
+        exporter.to = str(csv_path)  # every assignment graded in this gradebook, one row per student each
+        with Gradebook(self.db_url, self.coursedir.course_id) as gb:
+            exporter.export(gb)
+        return log

@@ -19,14 +19,15 @@ def env() -> dict[str, str]:
     return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(ROOT)}
 
 
-def grade(folder: Path, work: Path, *extra: str) -> subprocess.CompletedProcess:
+def grade(folder: Path, work: Path, *extra: str, assignment: str = "rnn") -> subprocess.CompletedProcess:
     """The instructor's command, as `make grade` runs it, into its own work folder."""
-    return subprocess.run([sys.executable, "-m", "autograder", "grade", "rnn", str(folder), "--workdir", str(work),
-                           *extra], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=900)
+    return subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, str(folder),
+                           "--workdir", str(work), *extra], cwd=ROOT, env=env(), capture_output=True, text=True,
+                          timeout=900)
 
 
-def results(work: Path) -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text()) for p in (work / "results" / "rnn").glob("*.json")}
+def results(work: Path, assignment: str = "rnn") -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in (work / "results" / assignment).glob("*.json")}
 
 
 def nbgrader(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

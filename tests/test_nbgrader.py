@@ -22,6 +22,9 @@ def _cells(path):
     return [(c["cell_type"], c["source"], c["metadata"]) for c in nb["cells"]]
 
 
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nbgrader")
@@ -30,15 +33,21 @@ def course(tmp_path_factory):
     return tmp
 
 
-def test_release_is_in_sync_with_solutions(course):
-    fresh, committed = course / "release" / "rnn" / "rnn.ipynb", ROOT / "exercises" / "rnn" / "rnn.ipynb"
-    assert _cells(fresh) == _cells(committed), "exercises/ is stale: run `make release` and commit it"
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_release_is_in_sync_with_solutions(name, tmp_path):
+    run = nbgrader("generate_assignment", name, "--force", *_overrides(tmp_path))
+    assert run.returncode == 0, run.stderr[-2000:]
+    fresh, committed = (tmp_path / "release" / name / f"{name}.ipynb", ROOT / "exercises" / name / f"{name}.ipynb")
+    assert _cells(fresh) == _cells(committed), f"exercises/{name} is stale: run `make release ASSIGNMENT={name}`"
 
 
-def test_release_has_no_solutions_or_hidden_tests():
-    text = (ROOT / "exercises" / "rnn" / "rnn.ipynb").read_text()
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_release_has_no_solutions_or_hidden_tests(name):
+    source = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+    answers = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    text = (ROOT / "exercises" / name / f"{name}.ipynb").read_text()
     assert "BEGIN SOLUTION" not in text and "HIDDEN" not in text and "autograder.hidden" not in text
-    assert text.count("    raise NotImplementedError()") == 3
+    assert text.count("    raise NotImplementedError()") == len(answers)
 
 
 def _student(tmp, name, nb):

@@ -1,0 +1,79 @@
+"""The book's figure style and device helpers (`rnncourse.plotting`, `rnncourse.devices`)."""
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from rnncourse import devices, plotting  # noqa: E402
+
+
+@pytest.fixture
+def restore_rcparams():
+    saved = matplotlib.rcParams.copy()
+    yield
+    matplotlib.rcParams.update(saved)
+
+
+@pytest.mark.parametrize("available, expected", [(False, "cpu"), (True, "cuda")])
+def test_pick_device_follows_cuda_availability(monkeypatch, available, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    assert devices.pick_device() == torch.device(expected)
+
+
+def test_time_call_counts_warmup_and_repeats_and_returns_the_best_time():
+    calls = []
+    seconds = devices.time_call(lambda: calls.append(sum(range(10_000))), repeat=4, warmup=2)
+    assert len(calls) == 6
+    assert isinstance(seconds, float) and 0 < seconds < 1
+
+
+def test_time_call_returns_the_fastest_run():
+    delays = iter([0.0, 0.2, 0.02, 0.1])
+    seconds = devices.time_call(lambda: time.sleep(next(delays)), repeat=3, warmup=1)
+    assert 0.02 <= seconds < 0.1
+
+
+def test_time_call_synchronises_the_gpu_around_each_run_only_on_cuda(monkeypatch):
+    syncs = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: syncs.append(1))
+    devices.time_call(lambda: None, repeat=3, warmup=1, device="cuda")
+    assert len(syncs) == 6
+    devices.time_call(lambda: None, repeat=3, warmup=1, device=torch.device("cpu"))
+    devices.time_call(lambda: None, repeat=3, warmup=1)
+    assert len(syncs) == 6
+
+
+def test_time_call_rejects_zero_repeats():
+    with pytest.raises(ValueError):
+        devices.time_call(lambda: None, repeat=0)
+
+
+def test_use_book_style_sets_the_okabe_ito_cycle_and_a_grid(restore_rcparams):
+    matplotlib.rcdefaults()
+    plotting.use_book_style()
+    assert matplotlib.rcParams["axes.prop_cycle"].by_key()["color"] == list(plotting.OKABE_ITO)
+    assert matplotlib.rcParams["axes.grid"]
+    fig, ax = plt.subplots()
+    first, = ax.plot([0, 1])
+    assert matplotlib.colors.to_hex(first.get_color()) == plotting.OKABE_ITO[0].lower()
+    plt.close(fig)
+
+
+def test_okabe_ito_palette_has_eight_distinct_colours():
+    assert len(set(plotting.OKABE_ITO)) == 8
+    assert all(matplotlib.colors.is_color_like(c) for c in plotting.OKABE_ITO)
+
+
+def test_unrolled_diagram_labels_every_input_state_and_shared_cell():
+    fig, ax = plt.subplots()
+    plotting.draw_unrolled_rnn(ax, steps=3)
+    labels = [t.get_text() for t in ax.texts]
+    assert {"$h_0$", "$x_{1}$", "$x_{2}$", "$x_{3}$", "$h_{1}$", "$h_{2}$", "$h_{3}$"} <= set(labels)
+    assert "$x_{4}$" not in labels
+    assert len([t for t in labels if "W_x" in t and "W_h" in t]) == 3
+    plt.close(fig)
