@@ -1,0 +1,74 @@
+"""The reference solutions agree with each other and with numerical gradients (instructor-side checks)."""
+import nbformat
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from rnncourse.gradcheck import check_gradients, numerical_gradient, relative_error, worst_entry
+
+
+def solution_namespace(name: str) -> dict:
+    """Run every code cell of a solution notebook except its test cells."""
+    ns: dict = {}
+    for cell in nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and not (meta.get("grade") and not meta.get("solution")):
+            exec(cell.source, ns)
+    return ns
+
+
+def _lstm_arrays(rng, B=2, T=4, D=3, H=4):
+    return [rng.normal(size=s) for s in ((B, T, D), (B, H), (B, H), (D, 4 * H), (H, 4 * H), (4 * H,))]
+
+
+def test_peephole_with_zero_peepholes_is_the_lstm():
+    lstm, peep = solution_namespace("lstm"), solution_namespace("peephole")
+    rng = np.random.default_rng(0)
+    x, h0, c0, W, U, b = _lstm_arrays(rng)
+    zeros = [np.zeros(4)] * 3
+    for a, b_ in zip(lstm["lstm_forward"](x, h0, c0, W, U, b), peep["peephole_lstm_forward"](x, h0, c0, W, U, b, *zeros)):
+        np.testing.assert_allclose(a, b_, rtol=1e-12)
+    dh = rng.normal(size=(2, 4, 4))
+    plain = lstm["lstm_backward"](dh, x, h0, c0, W, U, b)
+    with_peep = peep["peephole_lstm_backward"](dh, x, h0, c0, W, U, b, *zeros)
+    for a, b_ in zip(plain, with_peep[:6]):
+        np.testing.assert_allclose(a, b_, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("name, backward, forward, n_params", [
+    ("lstm", "lstm_backward", "lstm_forward", 6),
+    ("gru", "gru_backward", "gru_forward", 5),
+])
+def test_solution_gradients_pass_the_numerical_check(name, backward, forward, n_params):
+    ns = solution_namespace(name)
+    rng = np.random.default_rng(1)
+    B, T, D, H = 2, 3, 2, 3
+    k = 4 if name == "lstm" else 3
+    shapes = [(B, T, D), (B, H)] + ([(B, H)] if name == "lstm" else []) + [(D, k * H), (H, k * H), (k * H,)]
+    arrays = [rng.normal(size=s) for s in shapes]
+    dh = rng.normal(size=(B, T, H))
+
+    def loss():
+        out = ns[forward](*arrays)
+        return float(((out[0] if isinstance(out, tuple) else out) * dh).sum())
+
+    grads = ns[backward](dh, *arrays)
+    check_gradients(loss, {f"p{i}": a for i, a in enumerate(arrays)}, {f"p{i}": g for i, g in enumerate(grads)})
+
+
+def test_gradcheck_reports_the_worst_entry():
+    x = np.array([1.0, 2.0, 3.0])
+    numeric = numerical_gradient(lambda: float(np.sum(x**2)), x)
+    np.testing.assert_allclose(numeric, 2 * x, rtol=1e-8)
+    wrong = 2 * x
+    wrong[1] = 5.0
+    err, sentence = worst_entry("x", wrong, numeric)
+    assert err > 0.1 and "[1]" in sentence and "numerical 4" in sentence and "yours 5" in sentence
+    with pytest.raises(AssertionError, match="gradient check failed for dx"):
+        check_gradients(lambda: float(np.sum(x**2)), {"x": x}, {"x": wrong})
+
+
+def test_relative_error_is_scale_free_above_its_floor():
+    assert relative_error(np.array([1e-6]), np.array([1.1e-6]))[0] == pytest.approx(0.1 / 2.1)
+    assert relative_error(np.array([1e-20]), np.array([1.1e-20]), floor=1e-300)[0] == pytest.approx(0.1 / 2.1)
+    assert relative_error(np.array([0.0]), np.array([0.0]))[0] == 0.0
