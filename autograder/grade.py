@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import os
@@ -140,12 +141,17 @@ def collect(grader: Grader, folder: Path) -> list[intake_mod.Intake]:
     """Normalize every student's submission and place it where nbgrader looks for it."""
     name = f"{grader.assignment}.ipynb"
     intakes = []
-    for entry in sorted(p for p in folder.iterdir() if p.is_dir()):
+    for entry in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()):
         if not STUDENT_ID.match(entry.name):
             console.print(f"[red]skipping folder {entry.name!r}: not a valid student id[/red]")
             continue
         path, notes = intake_mod.find_notebook(entry, name)
-        got = intake_mod.normalize(entry.name, path, grader.release)
+        try:
+            got = intake_mod.normalize(entry.name, path, grader.release)
+        except Exception as exc:  # noqa: BLE001 - one unreadable submission must not stop the class
+            got = intake_mod.Intake(entry.name, copy.deepcopy(grader.release), "",
+                                    [f"the grader could not read the submission ({type(exc).__name__})"],
+                                    ungradable=True)
         got.notes[:0] = notes
         dest = grader.work / "submitted" / entry.name / grader.assignment / name
         _atomic_write(dest, nbformat.writes(got.notebook))
@@ -179,9 +185,13 @@ def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: L
                   f"sandbox: {'bubblewrap' if strong else 'WEAK (rlimits only)'}.")
     with Progress(console=console, transient=True) as bar, ThreadPoolExecutor(jobs) as pool:
         task = bar.add_task("sandboxed runs", total=len(todo))
-        futures = [pool.submit(grader.run_one, g) for g in todo]
-        for fut in futures:
-            report = fut.result()
+        futures = [(g, pool.submit(grader.run_one, g)) for g in todo]
+        for got, fut in futures:
+            try:
+                report = fut.result()
+            except Exception as exc:  # noqa: BLE001 - recorded as a grader error, the class goes on
+                report = grader.report(got, scoring.judge_job(grader.specs, Path("/nonexistent"), "grader error"),
+                                       {}, f"the grader failed on this submission ({type(exc).__name__}: {exc})", 0.0)
             _atomic_write(grader.result_path(report["student"]), json.dumps(report, indent=1))
             bar.advance(task)
     return record(grader, intakes, start)
@@ -210,13 +220,17 @@ def record(grader: Grader, intakes, start: float) -> int:
 
 
 def leaked_hidden_tests(assignment: str, work: Path) -> list[Path]:
-    """Files returned to students (feedback, autograded notebooks) that contain hidden-test text."""
+    """Files returned to students (feedback, autograded notebooks) that contain hidden-test text,
+    ignoring text the student's own submission holds (a student may quote a marker in a comment)."""
     hidden_mod = sys.modules[scoring.ASSIGNMENTS[assignment][1]]
-    needles = ["BEGIN HIDDEN TESTS", hidden_mod.CANARY]
+    needles = ["BEGIN HIDDEN TESTS", "autograder.hidden", hidden_mod.CANARY]
     out = []
     for top in (work / "feedback", work / "autograded"):
         for path in top.glob(f"*/{assignment}/*"):
-            if path.is_file() and any(n in path.read_text(errors="replace") for n in needles):
+            own = work / "submitted" / path.parts[-3] / assignment / f"{assignment}.ipynb"
+            own_text = own.read_text(errors="replace") if own.is_file() else ""
+            text = path.read_text(errors="replace") if path.is_file() else ""
+            if any(n in text and n not in own_text for n in needles):
                 out.append(path)
     return out
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,13 +46,22 @@ def _defined_names(source: str) -> set[str]:
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
 
 
+def _regular(path: Path) -> bool:
+    """A plain file, not a symlink (to the solutions, say), a FIFO or a device."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def find_notebook(folder: Path, name: str) -> tuple[Path | None, list[str]]:
-    """The student's notebook in `folder`: the expected name, else the only (or newest) .ipynb."""
-    exact = [p for p in (folder / name, folder / folder.name / name) if p.is_file()]
+    """The student's notebook in `folder`: the expected name, else the only (or newest) .ipynb.
+    Symlinks and special files are never taken (the grader may run as root)."""
+    exact = [p for p in (folder / name, folder / folder.name / name) if _regular(p)]
     if exact:
         return exact[0], []
-    found = sorted(folder.rglob("*.ipynb"), key=lambda p: p.stat().st_mtime)
-    found = [p for p in found if ".ipynb_checkpoints" not in p.parts]
+    found = [p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and _regular(p)]
+    found.sort(key=lambda p: os.lstat(p).st_mtime)
     if not found:
         return None, [f"no notebook found (expected {name})"]
     note = f"notebook was named {found[-1].name}, not {name}; graded it anyway"
@@ -64,7 +75,7 @@ def normalize(student: str, path: Path | None, release) -> Intake:
     nb = copy.deepcopy(release)
     if path is None:
         return Intake(student, nb, "", ["no submission"], ungradable=True)
-    raw = path.read_bytes()[: MAX_NOTEBOOK_BYTES + 1]
+    raw = _read_capped(path)
     digest = hashlib.sha256(raw).hexdigest()
     if len(raw) > MAX_NOTEBOOK_BYTES:
         return Intake(student, nb, digest, ["notebook is larger than 20 MiB; not graded"], ungradable=True)
@@ -81,6 +92,15 @@ def normalize(student: str, path: Path | None, release) -> Intake:
         if source is not None:
             cell.source = source
     return intake
+
+
+def _read_capped(path: Path) -> bytes:
+    """At most MAX_NOTEBOOK_BYTES + 1 bytes of a regular file, never following a link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return b""
+        return f.read(MAX_NOTEBOOK_BYTES + 1)
 
 
 def _pick_answer(gid: str, release_source: str, cells: list, notes: list[str]) -> str | None:
@@ -100,4 +120,6 @@ def _pick_answer(gid: str, release_source: str, cells: list, notes: list[str]) -
 
 
 def _text(source) -> str:
-    return "".join(source) if isinstance(source, list) else str(source)
+    """Cell source as one string; lone surrogates (valid JSON escapes, invalid UTF-8) become '?'."""
+    text = "".join(str(x) for x in source) if isinstance(source, list) else str(source)
+    return text.encode("utf-8", "replace").decode("utf-8")

@@ -7,6 +7,7 @@ neither the autograded notebook nor the feedback generated from it shows them.
 """
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
@@ -68,8 +69,9 @@ class SandboxScores(NbGraderPreprocessor):
 
 
 def summary_markdown(report: dict) -> str:
+    """The report as a markdown cell; the reasons quote submission text, so they are escaped."""
     lines = [f"**Grading report** — {report['score']:g} / {report['max_score']:g} points; status: {report['status']}."]
-    lines += [f"- {reason}" for reason in report["reasons"]]
+    lines += [f"- {html.escape(reason)}" for reason in report["reasons"]]
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,8 +84,17 @@ def write_calls(specs: list[TestSpec], job: Path) -> None:
 
 
 def _read_outputs(path: Path) -> list[np.ndarray] | str:
+    """The arrays of one result file, read without pickle and refused before loading when the
+    file, or what its zip members would unpack to, is larger than the grader accepts."""
+    too_big = "its output is larger than the grader accepts"
     if path.stat().st_size > MAX_RESULT_BYTES:
-        return "its output is larger than the grader accepts"
+        return too_big
+    try:
+        with zipfile.ZipFile(path) as z:
+            if sum(info.file_size for info in z.infolist()) > MAX_RESULT_BYTES:
+                return too_big
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "it returned something that is not a numeric array (objects are not accepted)"
     try:
         with np.load(path, allow_pickle=False) as data:
             return [np.array(data[f"arr_{i}"]) for i in range(len(data.files))]
