@@ -25,10 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--memory-mb", type=int, default=d.memory_mb)
     g.add_argument("--processes", type=int, default=d.processes)
     g.add_argument("--output-kb", type=int, default=d.output_kb)
+    g.add_argument("--disk-mb", type=int, default=d.disk_mb)
     a = p.parse_args(argv)
     from autograder.grade import grade  # imports torch for the references: after parsing
 
-    limits = Limits(a.seconds_per_call, a.seconds_per_notebook, a.memory_mb, a.processes, a.output_kb)
+    limits = Limits(a.seconds_per_call, a.seconds_per_notebook, a.memory_mb, a.processes, a.output_kb, a.disk_mb)
     work = {"work": a.workdir} if a.workdir else {}
     return grade(a.assignment, a.folder, **work, limits=limits, jobs=a.jobs, require_sandbox=a.require_sandbox,
                  force=a.force)

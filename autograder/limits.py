@@ -12,6 +12,7 @@ class Limits:
     memory_mb: int = 1024               # address space of the sandboxed process
     processes: int = 32                 # processes/threads the sandbox user may own
     output_kb: int = 4096               # largest file the sandbox may write
+    disk_mb: int = 64                   # everything it may write to its job folder
     open_files: int = 128
 
     @staticmethod

@@ -186,9 +186,29 @@ def _ensure_log(out: Path) -> None:
     (out / "process.txt").touch()
 
 
+def _over_disk_quota(folder: Path, max_bytes: int, max_files: int = 10_000) -> bool:
+    """Whether the job folder holds more than `max_bytes` or `max_files` (links are not followed)."""
+    total, count, stack = 0, 0, [str(folder)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    count += 1
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+                    if total > max_bytes or count > max_files:
+                        return True
+        except OSError:
+            continue
+    return False
+
+
 def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: float) -> str:
-    """Wait for the runner; kill its whole process group on the notebook limit or a stalled call."""
-    last_size, last_change = -1, start
+    """Wait for the runner; kill its whole process group on the notebook limit, a stalled call,
+    or a job folder grown past the disk quota."""
+    last_size, last_change, last_disk_check = -1, start, start
     while proc.poll() is None:
         now = time.monotonic()
         size = events.stat().st_size if events.exists() else 0
@@ -199,6 +219,10 @@ def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: floa
             reason = f"the whole notebook ran past {limits.seconds_per_notebook:g} s"
         elif now - last_change > limits.seconds_per_call + 2:
             reason = f"a cell or test call ran past {limits.seconds_per_call:g} s and ignored the alarm"
+        elif now - last_disk_check > 0.25:
+            last_disk_check = now
+            if _over_disk_quota(events.parent.parent, limits.disk_mb * 2**20):
+                reason = f"it wrote more than {limits.disk_mb} MiB (or 10,000 files) to its job folder"
         if reason:
             _kill_group(proc)
             return reason

@@ -551,6 +551,13 @@ ATTACKS: list[Attack] = [
             os.write(1, chunk)
             os.write(2, chunk)
         """, max_score=2),
+    _code("d_disk_fill", "fill the host disk through the job folder: many 1 MiB files in /job", STEP, """
+        import os
+        os.makedirs("/job/fill", exist_ok=True)
+        for i in range(10**6):
+            with open(f"/job/fill/{i}", "wb") as f:
+                f.write(b"d" * 2**20)
+        """, max_score=2),
     # ---- A4 via the result folder: links and FIFOs the trusted side might follow
     _code("l_symlink_out", "replace every result/log file in /job/out by a symlink to host secrets "
           "(hidden tests, solutions, /etc/shadow), then exit", STEP, """
