@@ -19,4 +19,5 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "autograder", "grad
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ExecutePreprocessor.timeout = 30
-c.Exchange.root = os.path.join(ROOT, "autograder", "exchange")
+# A JupyterHub deployment points every user at one shared exchange (see jupyterhub/).
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT", os.path.join(ROOT, "autograder", "exchange"))

@@ -57,7 +57,8 @@ def _regular(path: Path) -> bool:
 def find_notebook(folder: Path, name: str) -> tuple[Path | None, list[str]]:
     """The student's notebook in `folder`: the expected name, else the only (or newest) .ipynb.
     Symlinks and special files are never taken (the grader may run as root)."""
-    exact = [p for p in (folder / name, folder / folder.name / name) if _regular(p)]
+    layouts = (folder / name, folder / Path(name).stem / name, folder / folder.name / name)  # 2nd: nbgrader collect
+    exact = [p for p in layouts if _regular(p)]
     if exact:
         return exact[0], []
     found = [p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and _regular(p)]
