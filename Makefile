@@ -16,11 +16,20 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
-setup: $(STAMP)
+## The book's front-end packages, pinned in tests/browser/package-lock.json: MathJax (Sphinx copies it into
+## _build/html/_static, so equations render offline) and playwright-core (drives Chromium in tests/test_browser.py).
+NODE_DEPS := tests/browser/node_modules/.package-lock.json
+$(NODE_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js >= 20) is needed: the book serves MathJax from tests/browser/node_modules" >&2; exit 1; }
+	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $@
 
-## Tools from the OS the grader's sandbox uses (bubblewrap); installed when we may, else explained.
+setup: $(STAMP) $(NODE_DEPS)
+
+## Tools from the OS: bubblewrap (the grader's sandbox), Chromium (the browser test); installed when we may, else explained.
 system-deps:
 	@bash .ci/system-deps
+	[ -d jupyterhub/node_modules ] || ! command -v npm >/dev/null || npm ci --prefix jupyterhub --no-audit --no-fund
 
 ## Build the HTML book; every cell runs (cached by jupyter-cache), a failing cell fails the build.
 book: setup

@@ -1,8 +1,10 @@
 """Shared helpers: run the course's real commands (nbgrader, the grader) in throw-away folders."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +55,48 @@ def solution_nb():
 @pytest.fixture(scope="session")
 def release_nb():
     return nbformat.read(ROOT / "exercises" / "rnn" / "rnn.ipynb", as_version=4)
+
+
+# --- the built book, shared by tests/test_book.py and tests/test_browser.py -------------------------------------
+HTML = ROOT / "_build" / "html"
+BROWSER = ROOT / "tests" / "browser"
+BUILD = ["jupyter-book", "build", "--all", "-W", "-n", "--keep-going", "."]   # what `make book` runs
+
+
+def ensure_node_deps() -> None:
+    """`npm ci` in tests/browser when its node_modules is missing or older than package(-lock).json, as `make setup`
+    does: the book serves MathJax from there (offline math) and the browser test drives Chromium with playwright-core."""
+    stamp = BROWSER / "node_modules" / ".package-lock.json"
+    newest = max((BROWSER / name).stat().st_mtime for name in ("package.json", "package-lock.json"))
+    if stamp.exists() and stamp.stat().st_mtime >= newest:
+        return
+    npm = shutil.which("npm")
+    assert npm, "npm (Node.js >= 20) is needed for the book's MathJax and the browser test: install Node.js"
+    run = subprocess.run([npm, "ci", "--prefix", str(BROWSER), "--no-audit", "--no-fund"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, "npm ci --prefix tests/browser failed:\n" + run.stdout[-2000:] + run.stderr[-2000:]
+    stamp.touch()
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """Build the HTML book once per test session, once for all xdist workers, and return _build/html.
+
+    A lock in _build/ keeps two builds (two workers, two sessions) from writing into _build/html at once; under
+    xdist the first worker records the outcome in the session's shared temporary folder and the others reuse it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    outcome = tmp_path_factory.getbasetemp().parent / "built_book.json" if worker else None
+    (ROOT / "_build").mkdir(exist_ok=True)
+    with open(ROOT / "_build" / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if outcome is not None and outcome.exists():
+            result = json.loads(outcome.read_text())
+        else:
+            ensure_node_deps()
+            run = subprocess.run([str(BIN / BUILD[0]), *BUILD[1:]], cwd=ROOT, env=env(), capture_output=True,
+                                 text=True, timeout=1200)
+            result = {"returncode": run.returncode, "output": run.stdout[-4000:] + run.stderr[-4000:]}
+            if outcome is not None:
+                outcome.write_text(json.dumps(result))
+    assert result["returncode"] == 0, result["output"]
+    return HTML
