@@ -67,12 +67,13 @@ def evaluate_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def train_adding(kind: str, T: int, *, hidden: int = 32, steps: int = 400, batch: int = 64, lr: float = 1e-2,
                  clip: float | None = 1.0, seed: int = 0, device: str | torch.device = "cpu",
                  init: str = "default", test_size: int = 1000, test_seed: int = 12345,
-                 eval_every: int = 0) -> dict:
+                 eval_every: int = 0, forget_bias: float | None = None) -> dict:
     """Train a `SequenceRegressor` of this `kind` on the adding problem of length `T` with Adam.
 
     Each step draws a fresh batch; `clip` (None for no clipping) is the max global gradient norm.
     The held-out batch depends only on `T` and `test_seed`, so runs with different seeds are compared on
-    the same sequences. Returns a dict with:
+    the same sequences. `forget_bias` (LSTM only) sets the forget gate's bias before training
+    (PyTorch's block f of i, f, g, o: `bias_ih` to the value, `bias_hh` to 0). Returns a dict with:
       final_mse  the held-out MSE after training (1/6 is what always predicting 1 gets),
       losses     the training loss (MSE) of every step,
       test_mse   [(step, held-out MSE), ...] every `eval_every` steps (only the end when 0),
@@ -87,6 +88,12 @@ def train_adding(kind: str, T: int, *, hidden: int = 32, steps: int = 400, batch
         torch.manual_seed(seed)
         model = SequenceRegressor(kind, input_size=2, hidden=hidden)
         _init_recurrent(model, init)
+    if forget_bias is not None:
+        if kind != "lstm":
+            raise ValueError("forget_bias applies to the LSTM only")
+        with torch.no_grad():
+            model.rnn.bias_ih_l0[hidden:2 * hidden] = forget_bias
+            model.rnn.bias_hh_l0[hidden:2 * hidden] = 0.0
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses, test_mse = [], []

@@ -96,3 +96,11 @@ def test_evaluation_is_on_a_fixed_held_out_batch():
     assert [m for _, m in a["test_mse"]] == [a["final_mse"]]
     logged = train_adding("rnn", 5, hidden=8, steps=40, eval_every=10, seed=1)["test_mse"]
     assert [s for s, _ in logged] == [10, 20, 30, 40]
+
+
+def test_forget_bias_is_set_before_training_and_only_for_the_lstm():
+    run = train_adding("lstm", 5, steps=0, forget_bias=1.0, hidden=4)
+    rnn = run["model"].rnn
+    assert torch.all(rnn.bias_ih_l0[4:8] == 1.0) and torch.all(rnn.bias_hh_l0[4:8] == 0.0)
+    with pytest.raises(ValueError):
+        train_adding("gru", 5, steps=0, forget_bias=1.0)

@@ -1,0 +1,180 @@
+"""How close can a NumPy LSTM forward pass get to PyTorch's `nn.LSTM` on the CPU? Timed in one run.
+
+Three forward passes over the same inputs with the same weights, in float32, on the CPU:
+
+  NumPy, fused      the vectorised layout of Chapter 3: the input projection of all T steps as ONE
+                    (B*T, D) @ (D, 4H) product before the loop, then per step ONE (B, H) @ (H, 4H) product
+                    for all four gates and the elementwise gate arithmetic
+  NumPy, per gate   the same arithmetic written gate by gate, as the equations read: eight small matrix
+                    products per step (x_t W_* and h U_* for each of i, f, g, o), the input inside the loop
+  nn.LSTM           PyTorch's CPU kernel (no gradients)
+
+It prints the time of each, tokens per second and the ratio to nn.LSTM, and checks that the three agree.
+
+    python benchmarks/numpy_vs_torch_lstm.py                 # T=100, B=64, D=H=256
+    python benchmarks/numpy_vs_torch_lstm.py --seq-len 50 --batch 32 --input-size 128 --hidden-size 128
+
+This file is instructor-side: it contains a complete NumPy LSTM forward pass, which is part of the
+graded exercise of Chapter 3; do not copy it into the book or the `rnncourse` package.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import glob
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from rnncourse.devices import time_call  # noqa: E402
+
+
+def blas_threads(n: int | None = None) -> int | None:
+    """Set (when `n` is given) and return the number of threads of NumPy's OpenBLAS; None if not found.
+
+    NumPy's matrix products run on OpenBLAS threads, independently of torch's `set_num_threads`. A fair
+    comparison gives both libraries the same number of threads, and on a small busy machine one thread
+    each gives the steadiest numbers (two libraries each spinning two threads on two cores fight).
+    """
+    folder = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(folder, "*openblas*")):
+        lib = ctypes.CDLL(path)                      # the copy NumPy has already loaded
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "64_"),
+                               ("openblas", "")):
+            setter, getter = f"{prefix}_set_num_threads{suffix}", f"{prefix}_get_num_threads{suffix}"
+            if hasattr(lib, setter) and hasattr(lib, getter):
+                if n is not None:
+                    getattr(lib, setter)(int(n))
+                return int(getattr(lib, getter)())
+    return None
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def numpy_lstm_fused(x, h0, c0, W, U, b):
+    """All hidden states (B, T, H): one input projection for all steps, one recurrent product per step."""
+    B, T, D = x.shape
+    H = h0.shape[1]
+    xw = (x.transpose(1, 0, 2).reshape(T * B, D) @ W + b).reshape(T, B, 4 * H)   # time-major
+    out = np.empty((B, T, H), dtype=x.dtype)
+    h, c = h0, c0
+    for t in range(T):
+        z = xw[t] + h @ U
+        gates = _sigmoid(z[:, :2 * H])                                        # i and f in one call
+        c = gates[:, H:] * c + gates[:, :H] * np.tanh(z[:, 2 * H:3 * H])
+        h = _sigmoid(z[:, 3 * H:]) * np.tanh(c)
+        out[:, t] = h
+    return out
+
+
+def numpy_lstm_per_gate(x, h0, c0, W, U, b):
+    """The same function written gate by gate: eight small products per step, the input inside the loop."""
+    B, T, D = x.shape
+    H = h0.shape[1]
+    Ws = [np.ascontiguousarray(W[:, k * H:(k + 1) * H]) for k in range(4)]
+    Us = [np.ascontiguousarray(U[:, k * H:(k + 1) * H]) for k in range(4)]
+    bs = [b[k * H:(k + 1) * H] for k in range(4)]
+    out = np.empty((B, T, H), dtype=x.dtype)
+    h, c = h0, c0
+    for t in range(T):
+        x_t = x[:, t]
+        i = _sigmoid(x_t @ Ws[0] + h @ Us[0] + bs[0])
+        f = _sigmoid(x_t @ Ws[1] + h @ Us[1] + bs[1])
+        g = np.tanh(x_t @ Ws[2] + h @ Us[2] + bs[2])
+        o = _sigmoid(x_t @ Ws[3] + h @ Us[3] + bs[3])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        out[:, t] = h
+    return out
+
+
+def torch_lstm(W, U, b) -> torch.nn.LSTM:
+    """The same LSTM as a batch-first `nn.LSTM` (weights stored transposed, the bias as bias_ih)."""
+    D, H4 = W.shape
+    layer = torch.nn.LSTM(D, H4 // 4, batch_first=True)
+    with torch.no_grad():
+        layer.weight_ih_l0.copy_(torch.from_numpy(W.T.copy()))
+        layer.weight_hh_l0.copy_(torch.from_numpy(U.T.copy()))
+        layer.bias_ih_l0.copy_(torch.from_numpy(b))
+        layer.bias_hh_l0.zero_()
+    return layer
+
+
+def run(batch: int = 64, seq_len: int = 100, input_size: int = 256, hidden_size: int = 256,
+        repeat: int = 10, seed: int = 0) -> dict:
+    """Time the three forward passes in this run. Returns {name: seconds}, ratios, tokens/s and agreement."""
+    rng = np.random.default_rng(seed)
+    k = hidden_size ** -0.5
+    x = rng.normal(size=(batch, seq_len, input_size)).astype(np.float32)
+    W = rng.uniform(-k, k, (input_size, 4 * hidden_size)).astype(np.float32)
+    U = rng.uniform(-k, k, (hidden_size, 4 * hidden_size)).astype(np.float32)
+    b = rng.uniform(-k, k, 4 * hidden_size).astype(np.float32)
+    h0 = np.zeros((batch, hidden_size), np.float32)
+    layer = torch_lstm(W, U, b)
+    xt = torch.from_numpy(x)
+
+    def torch_forward():
+        with torch.no_grad():
+            return layer(xt)[0]
+
+    fns = {"NumPy, fused": lambda: numpy_lstm_fused(x, h0, h0, W, U, b),
+           "NumPy, per gate": lambda: numpy_lstm_per_gate(x, h0, h0, W, U, b),
+           "nn.LSTM": torch_forward}
+    reference = torch_forward().numpy()
+    max_diff = {name: float(np.abs(np.asarray(fn()) - reference).max()) for name, fn in fns.items()}
+    seconds = {name: float("inf") for name in fns}
+    for _ in range(repeat):                      # interleaved rounds, best of each: fair on a busy machine
+        for name, fn in fns.items():
+            seconds[name] = min(seconds[name], time_call(fn, repeat=1, warmup=0))
+    tokens = batch * seq_len
+    return {"seconds": seconds, "tokens_per_s": {n: tokens / s for n, s in seconds.items()},
+            "ratio_to_torch": {n: s / seconds["nn.LSTM"] for n, s in seconds.items()}, "max_abs_diff": max_diff,
+            "config": dict(batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
+                           repeat=repeat, torch_threads=torch.get_num_threads(), blas_threads=blas_threads(),
+                           cpu_count=os.cpu_count())}
+
+
+def format_result(result: dict) -> str:
+    cfg = result["config"]
+    lines = [f"forward pass, float32, CPU: T={cfg['seq_len']}, B={cfg['batch']}, D={cfg['input_size']}, "
+             f"H={cfg['hidden_size']}; best of {cfg['repeat']}; threads: torch {cfg['torch_threads']}, "
+             f"NumPy's BLAS {cfg['blas_threads'] if cfg['blas_threads'] is not None else 'unknown'}",
+             f"{'':16s} {'ms':>9s} {'tokens/s':>12s} {'time / nn.LSTM':>15s} {'max |diff|':>11s}"]
+    for name, s in result["seconds"].items():
+        lines.append(f"{name:16s} {1e3 * s:9.2f} {result['tokens_per_s'][name]:12,.0f} "
+                     f"{result['ratio_to_torch'][name]:14.2f}x {result['max_abs_diff'][name]:11.1e}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--seq-len", type=int, default=100)
+    parser.add_argument("--input-size", type=int, default=256)
+    parser.add_argument("--hidden-size", type=int, default=256)
+    parser.add_argument("--repeat", type=int, default=10, help="interleaved rounds; the best time is kept")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads for torch and for NumPy's BLAS alike (0: leave both at their defaults)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        if blas_threads(args.threads) is None:
+            print("could not find NumPy's OpenBLAS to set its threads; it runs with its default")
+    start = time.perf_counter()
+    result = run(args.batch, args.seq_len, args.input_size, args.hidden_size, args.repeat)
+    print(format_result(result))
+    ratio = result["ratio_to_torch"]["NumPy, fused"]
+    print(f"NumPy (fused) takes {ratio:.2f}x the time of torch's nn.LSTM here "
+          f"({'slower' if ratio > 1 else 'faster'}); measured in one run of {time.perf_counter() - start:.1f} s.")
+    return result
+
+
+if __name__ == "__main__":
+    main()
