@@ -81,7 +81,8 @@ def _bwrap(job: Path, uid: int | None, limits: Limits | None = None) -> list[str
     # /tmp is RAM: without a cap, files written there are memory outside RLIMIT_AS.
     tmp_size = ["--size", str(limits.memory_mb * 2**20)] if limits and _bwrap_has_size() else []
     return ["bwrap", "--die-with-parent", "--new-session", *isolation, "--clearenv", *env,
-            *_system_binds(), *tmp_size, "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
+            # /tmp first: the course (and its venv) may itself live under /tmp, bound on top of it below
+            *tmp_size, "--tmpfs", "/tmp", *_system_binds(), "--proc", "/proc", "--dev", "/dev",
             "--bind", str(job), "/job", "--chdir", "/job", "--", *drop]
 
 

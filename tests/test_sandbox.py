@@ -1,0 +1,19 @@
+"""The sandbox's command line: what is mounted, in which order."""
+import sys
+from pathlib import Path
+
+from autograder import sandbox
+
+
+def test_tmp_is_mounted_before_the_python_installation(tmp_path):
+    """The course (and its venv) may live under /tmp: a tmpfs mounted after it would hide Python."""
+    args = sandbox._bwrap(tmp_path, uid=None)
+    tmpfs = max(i for i, a in enumerate(args) if a == "--tmpfs" and args[i + 1] == "/tmp")
+    prefix_binds = [i for i, a in enumerate(args) if a == "--ro-bind" and args[i + 1] in (sys.prefix, sys.base_prefix)]
+    assert prefix_binds and all(tmpfs < i for i in prefix_binds)
+
+
+def test_nothing_of_the_course_is_mounted(tmp_path):
+    course = str(Path(__file__).resolve().parents[1])
+    mounted = [a for a in sandbox._bwrap(tmp_path, uid=None) if a.startswith(course)]
+    assert all(m.startswith(sys.prefix) for m in mounted), mounted
