@@ -53,3 +53,14 @@ def check_gradients(loss: Callable[[], float], params: dict[str, np.ndarray], gr
         if not err <= tol:
             raise AssertionError(f"gradient check failed for d{sentence} (tolerance {tol:.0e}).")
     print(f"gradient check passed for {', '.join('d' + n for n in params)}.")
+
+
+def check_sequence_backward(backward: Callable, states: Callable, params: dict[str, np.ndarray],
+                            dh: np.ndarray, tol: float = 1e-6) -> None:
+    """Check a student's `backward(dh, *params)` numerically against L = sum(states(*params) * dh),
+    where `states` returns the hidden states (B, T, H) of a reference forward pass."""
+    def loss():
+        return float((states(*params.values()) * dh).sum())
+
+    grads = backward(dh.copy(), *(a.copy() for a in params.values()))
+    check_gradients(loss, params, dict(zip(params, grads)), tol)

@@ -72,3 +72,30 @@ def test_relative_error_is_scale_free_above_its_floor():
     assert relative_error(np.array([1e-6]), np.array([1.1e-6]))[0] == pytest.approx(0.1 / 2.1)
     assert relative_error(np.array([1e-20]), np.array([1.1e-20]), floor=1e-300)[0] == pytest.approx(0.1 / 2.1)
     assert relative_error(np.array([0.0]), np.array([0.0]))[0] == 0.0
+
+
+def _scaled(out):
+    """A slightly wrong answer: every returned number times 1.01."""
+    if isinstance(out, (tuple, list)):
+        return type(out)(_scaled(o) for o in out)
+    return np.asarray(out) * 1.01
+
+
+@pytest.mark.parametrize("name", ["rnn", "bptt", "lstm", "peephole", "gru"])
+def test_visible_tests_pass_on_the_solution_and_catch_a_wrong_answer(name, capsys):
+    """The release's test cells, as a student runs them, on the reference answers and on broken ones."""
+    release = nbformat.read(ROOT / "exercises" / name / f"{name}.ipynb", as_version=4)
+    tests = [c.source for c in release.cells
+             if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")]
+    ns = solution_namespace(name)
+    for source in tests:
+        exec(source, ns)
+    assert capsys.readouterr().out.count("passed") >= len(tests)
+    checked = [k for k in ns if callable(ns[k]) and any(f", {k})" in t for t in tests)]
+    assert len(checked) == len(tests)
+    for func in checked:
+        right = ns[func]
+        ns[func] = lambda *a, _f=right: _scaled(_f(*a))
+        with pytest.raises(AssertionError):
+            exec(next(t for t in tests if f", {func})" in t), ns)
+        ns[func] = right

@@ -16,7 +16,7 @@ import torch
 
 from rnncourse import oracles
 from rnncourse.checking import Case, run_cases
-from rnncourse.gradcheck import check_gradients
+from rnncourse.gradcheck import check_sequence_backward
 
 STEP_FWD, FWD = "test_lstm_step_forward", "test_lstm_forward"
 STEP_BWD, BWD = "test_lstm_step_backward", "test_lstm_backward"
@@ -139,15 +139,9 @@ def visible_cases(test_id: str) -> list[Case]:
 
 def _gradient_check(fn) -> None:
     """Numerical check of the student's lstm_backward on a tiny problem; reports the worst entry."""
-    x, h0, c0, W, U, b = _inputs(np.random.default_rng(5), 2, 3, 2, 3)
-    dh = np.random.default_rng(6).normal(size=(2, 3, 3))
-    params = {"x": x, "h0": h0, "c0": c0, "W": W, "U": U, "b": b}
-
-    def loss():
-        return float((oracles.lstm_reference(x, h0, c0, W, U, b)["h"] * dh).sum())
-
-    grads = fn(dh.copy(), *(a.copy() for a in params.values()))
-    check_gradients(loss, params, dict(zip(params, grads)))
+    params = dict(zip(("x", "h0", "c0", "W", "U", "b"), _inputs(np.random.default_rng(5), 2, 3, 2, 3)))
+    check_sequence_backward(fn, lambda *a: oracles.lstm_reference(*a)["h"], params,
+                            np.random.default_rng(6).normal(size=(2, 3, 3)))
 
 
 def check(test_id: str, fn) -> None:
