@@ -10,16 +10,22 @@ import numpy as np
 import torch
 
 
+def load_book_params(weight_ih, weight_hh, bias_ih, bias_hh, W, U, b) -> None:
+    """Write the book's W (D, kH), U (H, kH), b (kH,) into a PyTorch layer's parameters: the weights
+    transposed, the one bias into `bias_ih`, and `bias_hh` zeroed (PyTorch adds the two)."""
+    with torch.no_grad():
+        weight_ih.copy_(torch.as_tensor(W.T))
+        weight_hh.copy_(torch.as_tensor(U.T))
+        bias_ih.copy_(torch.as_tensor(b))
+        bias_hh.zero_()
+
+
 def torch_rnn_from_numpy(Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
                          dtype: torch.dtype = torch.float64) -> torch.nn.RNN:
     """A batch-first `nn.RNN` (tanh) computing exactly the book's cell with these parameters."""
     D, H = Wx.shape
     rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True).to(dtype)
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(torch.as_tensor(Wx.T))
-        rnn.weight_hh_l0.copy_(torch.as_tensor(Wh.T))
-        rnn.bias_ih_l0.copy_(torch.as_tensor(b))
-        rnn.bias_hh_l0.zero_()
+    load_book_params(rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0, Wx, Wh, b)
     return rnn
 
 
@@ -77,11 +83,7 @@ def torch_lstm_cell_from_numpy(W: np.ndarray, U: np.ndarray, b: np.ndarray,
     """
     D, H4 = W.shape
     cell = torch.nn.LSTMCell(D, H4 // 4).to(dtype)
-    with torch.no_grad():
-        cell.weight_ih.copy_(torch.as_tensor(W.T))
-        cell.weight_hh.copy_(torch.as_tensor(U.T))
-        cell.bias_ih.copy_(torch.as_tensor(b))
-        cell.bias_hh.zero_()
+    load_book_params(cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, W, U, b)
     return cell
 
 
@@ -208,9 +210,5 @@ def torch_gru_from_book(W: np.ndarray, U: np.ndarray, b: np.ndarray) -> torch.nn
     H = H3 // 3
     flip = np.concatenate([np.ones(H), -np.ones(H), np.ones(H)])
     gru = torch.nn.GRU(D, H, batch_first=True).double()
-    with torch.no_grad():
-        gru.weight_ih_l0.copy_(torch.as_tensor((W * flip).T))
-        gru.weight_hh_l0.copy_(torch.as_tensor((U * flip).T))
-        gru.bias_ih_l0.copy_(torch.as_tensor(b * flip))
-        gru.bias_hh_l0.zero_()
+    load_book_params(gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0, W * flip, U * flip, b * flip)
     return gru

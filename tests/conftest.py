@@ -100,3 +100,14 @@ def built_book(tmp_path_factory) -> Path:
                 outcome.write_text(json.dumps(result))
     assert result["returncode"] == 0, result["output"]
     return HTML
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Small recurrent nets run fastest on one thread (and much slower when cores are shared)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -31,12 +31,7 @@ def _load_benchmark():
 gru_speed = _load_benchmark()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def book_params(rng, D, H, scale=1.0, diagonal_un=False):

@@ -15,7 +15,7 @@ from rnncourse import oracles
 from rnncourse.peephole_torch import (RUNGS, PeepholeLSTM, peephole_sequence, peephole_sequence_stacked,
                                       timed_spike_task, train_timing)
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _book_arrays(seed, B=3, T=6, D=4, H=5):

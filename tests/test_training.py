@@ -7,13 +7,7 @@ from rnncourse.tasks import ADDING_BASELINE_MSE, adding_problem
 from rnncourse.training import SequenceRegressor, train_adding
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small recurrent nets run fastest on one thread (and much slower when cores are shared)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("T", [2, 7, 10, 51])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse import oracles
+from rnncourse.cases.lstm import _inputs as lstm_inputs
 from rnncourse.checking import Case, run_cases
 from rnncourse.gradcheck import check_sequence_backward
 
@@ -31,14 +32,10 @@ BACKWARD_MISTAKES = (("your dc misses the peephole terms: c_{t-1} also feeds the
 
 
 def _inputs(rng, B, T, D, H, scale=1.0, zero_state=False, zero_peepholes=False, dtype=np.float64):
-    x = rng.normal(0, 1, (B, T, D))
-    h0 = np.zeros((B, H)) if zero_state else np.tanh(rng.normal(0, 1, (B, H)))
-    c0 = np.zeros((B, H)) if zero_state else rng.normal(0, 1, (B, H))
-    W = rng.normal(0, scale / np.sqrt(D), (D, 4 * H))
-    U = rng.normal(0, scale / np.sqrt(H), (H, 4 * H))
-    b = rng.normal(0, 0.1 * scale, 4 * H)
+    """Chapter 3's LSTM inputs, then the three peephole vectors."""
+    arrays = lstm_inputs(rng, B, T, D, H, scale, zero_state, dtype)
     peep = [np.zeros(H) if zero_peepholes else rng.normal(0, scale, H) for _ in range(3)]
-    return [a.astype(dtype) for a in (x, h0, c0, W, U, b, *peep)]
+    return arrays + [p.astype(dtype) for p in peep]
 
 
 def _tol(dtype):
