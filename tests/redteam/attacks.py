@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,7 +143,13 @@ def fill(code: str, ctx: Context) -> str:
 
 def _paths(ctx: Context) -> dict:
     return {"class_dir": str(ctx.class_dir), "workdir": str(ctx.workdir), "decoy": str(ctx.decoy),
-            "root": str(ROOT), "secret_env": SECRET_ENV, "secret_value": SECRET_VALUE, "mark": LEAK_MARK}
+            "root": str(ROOT), "secret_env": SECRET_ENV, "secret_value": SECRET_VALUE, "mark": LEAK_MARK,
+            "python_tops": repr(_python_tops())}
+
+
+def _python_tops() -> list[str]:
+    """Top-level folders the sandbox creates to mount the Python installation (they hold nothing else)."""
+    return sorted({Path(p).parts[1] for p in (sys.prefix, sys.base_prefix) if len(Path(p).parts) > 1})
 
 
 def build_default(a: Attack, folder: Path, ctx: Context) -> None:
@@ -182,6 +189,7 @@ def probe_softmax(body: str) -> str:
 
 READ_SECRETS = '''
 import os
+import sys
 targets = ["{root}/solutions/rnn/rnn.ipynb", "{root}/autograder/hidden/rnn.py",
            "{root}/autograder/gradebook.db", "{workdir}/gradebook.db", "{root}/README.md",
            "{class_dir}/alice/rnn.ipynb", "{decoy}", "/etc/passwd", "/etc/shadow", "/root/.bash_history"]
@@ -211,6 +219,7 @@ except Exception:
 
 READ_PROC = '''
 import os
+import sys
 if "{secret_env}" in os.environ:
     found.append(("env", os.environ["{secret_env}"]))
 for pid in ["1", "2", "self"] + [p for p in os.listdir("/proc") if p.isdigit()][:50]:
@@ -224,7 +233,7 @@ for pid in ["1", "2", "self"] + [p for p in os.listdir("/proc") if p.isdigit()][
 try:
     top = sorted(os.listdir("/"))
     unexpected = sorted(set(top) - {"bin", "dev", "job", "lib", "lib32", "lib64", "proc", "root", "sbin", "tmp",
-                                      "usr", "work", "etc"})
+                                      "usr", "etc"} - set({python_tops}))
     if unexpected:
         found.append(("listing of / shows", unexpected))
 except OSError:
