@@ -1,7 +1,9 @@
 """How close can a NumPy LSTM forward pass get to PyTorch's `nn.LSTM` on the CPU? Timed in one run.
 
-Three forward passes over the same inputs with the same weights, in float32, on the CPU:
+Forward passes over the same inputs with the same weights, in float32, on the CPU:
 
+  solution          the graded `lstm_forward` of Chapter 3's exercise, loaded from `solutions/lstm/`
+                    (instructor-side; left out with --no-solution)
   NumPy, fused      the vectorised layout of Chapter 3: the input projection of all T steps as ONE
                     (B*T, D) @ (D, 4H) product before the loop, then per step ONE (B, H) @ (H, 4H) product
                     for all four gates and the elementwise gate arithmetic
@@ -9,10 +11,15 @@ Three forward passes over the same inputs with the same weights, in float32, on 
                     products per step (x_t W_* and h U_* for each of i, f, g, o), the input inside the loop
   nn.LSTM           PyTorch's CPU kernel (no gradients)
 
-It prints the time of each, tokens per second and the ratio to nn.LSTM, and checks that the three agree.
+It prints the time of each, tokens per second and the ratio to nn.LSTM, checks that they agree, and names
+the kernels NumPy's OpenBLAS chose for this CPU. At these sizes almost all the time is in matrix products,
+so the ratio is mostly OpenBLAS against oneDNN: OpenBLAS picks its kernels from the CPU model, and on a
+CPU it does not recognise (e.g. a recent AMD EPYC in a VM) it may fall back to AVX2 ("Haswell") kernels
+where oneDNN uses AVX-512. `OPENBLAS_CORETYPE=SkylakeX` (set before NumPy starts) selects AVX-512 kernels.
 
-    python benchmarks/numpy_vs_torch_lstm.py                 # T=100, B=64, D=H=256
-    python benchmarks/numpy_vs_torch_lstm.py --seq-len 50 --batch 32 --input-size 128 --hidden-size 128
+    python benchmarks/numpy_vs_torch_lstm.py                 # T=100, B=64, D=H=256, default threads
+    python benchmarks/numpy_vs_torch_lstm.py --threads 1
+    OPENBLAS_CORETYPE=SkylakeX python benchmarks/numpy_vs_torch_lstm.py --threads 1
 
 This file is instructor-side: it contains a complete NumPy LSTM forward pass, which is part of the
 graded exercise of Chapter 3; do not copy it into the book or the `rnncourse` package.
@@ -34,6 +41,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rnncourse.devices import time_call  # noqa: E402
 
 
+def _openblas():
+    """NumPy's own copy of OpenBLAS (already loaded) and the prefix of its symbols; (None, None) if not found."""
+    folder = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(folder, "*openblas*")):
+        lib = ctypes.CDLL(path)
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "64_"),
+                               ("openblas", "")):
+            if hasattr(lib, f"{prefix}_get_num_threads{suffix}"):
+                return lib, (prefix, suffix)
+    return None, None
+
+
+def blas_kernel() -> str | None:
+    """The name of the kernels OpenBLAS chose for this CPU (e.g. 'Haswell' = AVX2, 'SkylakeX' = AVX-512)."""
+    lib, names = _openblas()
+    if lib is None or not hasattr(lib, f"{names[0]}_get_corename{names[1]}"):
+        return None
+    getter = getattr(lib, f"{names[0]}_get_corename{names[1]}")
+    getter.restype = ctypes.c_char_p
+    return getter().decode()
+
+
+def cpu_has_avx512() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx512f " in f.read()
+    except OSError:
+        return False
+
+
 def blas_threads(n: int | None = None) -> int | None:
     """Set (when `n` is given) and return the number of threads of NumPy's OpenBLAS; None if not found.
 
@@ -41,17 +78,12 @@ def blas_threads(n: int | None = None) -> int | None:
     comparison gives both libraries the same number of threads, and on a small busy machine one thread
     each gives the steadiest numbers (two libraries each spinning two threads on two cores fight).
     """
-    folder = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-    for path in glob.glob(os.path.join(folder, "*openblas*")):
-        lib = ctypes.CDLL(path)                      # the copy NumPy has already loaded
-        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "64_"),
-                               ("openblas", "")):
-            setter, getter = f"{prefix}_set_num_threads{suffix}", f"{prefix}_get_num_threads{suffix}"
-            if hasattr(lib, setter) and hasattr(lib, getter):
-                if n is not None:
-                    getattr(lib, setter)(int(n))
-                return int(getattr(lib, getter)())
-    return None
+    lib, (prefix, suffix) = _openblas()
+    if lib is None:
+        return None
+    if n is not None:
+        getattr(lib, f"{prefix}_set_num_threads{suffix}")(int(n))
+    return int(getattr(lib, f"{prefix}_get_num_threads{suffix}")())
 
 
 def _sigmoid(z):
@@ -108,8 +140,8 @@ def torch_lstm(W, U, b) -> torch.nn.LSTM:
 
 
 def run(batch: int = 64, seq_len: int = 100, input_size: int = 256, hidden_size: int = 256,
-        repeat: int = 10, seed: int = 0) -> dict:
-    """Time the three forward passes in this run. Returns {name: seconds}, ratios, tokens/s and agreement."""
+        repeat: int = 10, seed: int = 0, solution: bool = False) -> dict:
+    """Time the forward passes in this run (the graded solution's too when `solution`). Returns {name: seconds}, ratios, tokens/s and agreement."""
     rng = np.random.default_rng(seed)
     k = hidden_size ** -0.5
     x = rng.normal(size=(batch, seq_len, input_size)).astype(np.float32)
@@ -127,6 +159,10 @@ def run(batch: int = 64, seq_len: int = 100, input_size: int = 256, hidden_size:
     fns = {"NumPy, fused": lambda: numpy_lstm_fused(x, h0, h0, W, U, b),
            "NumPy, per gate": lambda: numpy_lstm_per_gate(x, h0, h0, W, U, b),
            "nn.LSTM": torch_forward}
+    if solution:
+        from autograder.solutions import solution_namespace
+        lstm_forward = solution_namespace("lstm")["lstm_forward"]
+        fns = {"solution": lambda: lstm_forward(x, h0, h0, W, U, b)[0], **fns}
     reference = torch_forward().numpy()
     max_diff = {name: float(np.abs(np.asarray(fn()) - reference).max()) for name, fn in fns.items()}
     seconds = {name: float("inf") for name in fns}
@@ -138,14 +174,15 @@ def run(batch: int = 64, seq_len: int = 100, input_size: int = 256, hidden_size:
             "ratio_to_torch": {n: s / seconds["nn.LSTM"] for n, s in seconds.items()}, "max_abs_diff": max_diff,
             "config": dict(batch=batch, seq_len=seq_len, input_size=input_size, hidden_size=hidden_size,
                            repeat=repeat, torch_threads=torch.get_num_threads(), blas_threads=blas_threads(),
-                           cpu_count=os.cpu_count())}
+                           blas_kernel=blas_kernel(), cpu_count=os.cpu_count())}
 
 
 def format_result(result: dict) -> str:
     cfg = result["config"]
     lines = [f"forward pass, float32, CPU: T={cfg['seq_len']}, B={cfg['batch']}, D={cfg['input_size']}, "
              f"H={cfg['hidden_size']}; best of {cfg['repeat']}; threads: torch {cfg['torch_threads']}, "
-             f"NumPy's BLAS {cfg['blas_threads'] if cfg['blas_threads'] is not None else 'unknown'}",
+             f"NumPy's BLAS {cfg['blas_threads'] if cfg['blas_threads'] is not None else 'unknown'} "
+             f"(OpenBLAS kernels: {cfg['blas_kernel'] or 'unknown'})",
              f"{'':16s} {'ms':>9s} {'tokens/s':>12s} {'time / nn.LSTM':>15s} {'max |diff|':>11s}"]
     for name, s in result["seconds"].items():
         lines.append(f"{name:16s} {1e3 * s:9.2f} {result['tokens_per_s'][name]:12,.0f} "
@@ -160,6 +197,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--input-size", type=int, default=256)
     parser.add_argument("--hidden-size", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=10, help="interleaved rounds; the best time is kept")
+    parser.add_argument("--no-solution", action="store_true", help="leave out the graded solution's lstm_forward")
     parser.add_argument("--threads", type=int, default=0,
                         help="threads for torch and for NumPy's BLAS alike (0: leave both at their defaults)")
     args = parser.parse_args(argv)
@@ -168,11 +206,16 @@ def main(argv=None) -> dict:
         if blas_threads(args.threads) is None:
             print("could not find NumPy's OpenBLAS to set its threads; it runs with its default")
     start = time.perf_counter()
-    result = run(args.batch, args.seq_len, args.input_size, args.hidden_size, args.repeat)
+    result = run(args.batch, args.seq_len, args.input_size, args.hidden_size, args.repeat,
+                 solution=not args.no_solution)
     print(format_result(result))
-    ratio = result["ratio_to_torch"]["NumPy, fused"]
-    print(f"NumPy (fused) takes {ratio:.2f}x the time of torch's nn.LSTM here "
-          f"({'slower' if ratio > 1 else 'faster'}); measured in one run of {time.perf_counter() - start:.1f} s.")
+    name = "NumPy, fused" if args.no_solution else "solution"
+    ratio = result["ratio_to_torch"][name]
+    print(f"{name} takes {ratio:.2f}x the time of torch's nn.LSTM here ({'slower' if ratio > 1 else 'faster'}); "
+          f"measured in one run of {time.perf_counter() - start:.1f} s.")
+    if result["config"]["blas_kernel"] == "Haswell" and cpu_has_avx512():
+        print("This CPU has AVX-512 but OpenBLAS chose its AVX2 kernels; "
+              "OPENBLAS_CORETYPE=SkylakeX before the command selects the AVX-512 ones.")
     return result
 
 

@@ -127,8 +127,10 @@ def test_compile_failure_is_reported_not_raised(monkeypatch):
 def test_numpy_vs_torch_agree_and_report_a_ratio(capsys):
     result = numpy_vs_torch_lstm.main(["--batch", "2", "--seq-len", "4", "--input-size", "3", "--hidden-size", "5",
                                        "--repeat", "1"])
-    assert set(result["seconds"]) == {"NumPy, fused", "NumPy, per gate", "nn.LSTM"}
+    assert set(result["seconds"]) == {"solution", "NumPy, fused", "NumPy, per gate", "nn.LSTM"}
     assert all(d < 1e-5 for d in result["max_abs_diff"].values())
     assert result["ratio_to_torch"]["nn.LSTM"] == pytest.approx(1.0)
     assert all(s > 0 for s in result["seconds"].values())
-    assert "time of torch's nn.LSTM" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "solution takes" in out and "time of torch's nn.LSTM" in out
+    assert f"OpenBLAS kernels: {result['config']['blas_kernel'] or 'unknown'}" in out

@@ -3,18 +3,9 @@ import nbformat
 import numpy as np
 import pytest
 
+from autograder.solutions import solution_namespace
 from conftest import ROOT
 from rnncourse.gradcheck import check_gradients, numerical_gradient, relative_error, worst_entry
-
-
-def solution_namespace(name: str) -> dict:
-    """Run every code cell of a solution notebook except its test cells."""
-    ns: dict = {}
-    for cell in nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and not (meta.get("grade") and not meta.get("solution")):
-            exec(cell.source, ns)
-    return ns
 
 
 def _lstm_arrays(rng, B=2, T=4, D=3, H=4):
