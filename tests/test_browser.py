@@ -256,6 +256,8 @@ def test_chapter_offers_its_notebook_and_launch_buttons(report, built_book, doc)
         assert name in links, f"{doc}: no {name} launch button (have {sorted(links)})"
         assert links[name].startswith(launch[key].rstrip("/")) and doc in links[name], links[name]
     assert f"/{repo}/" in links["Binder"] and f"/{repo}/" in links["Colab"]
+    assert links["Colab"].endswith(f"/blob/gh-pages/_sources/{doc}.ipynb"), \
+        f"{doc}: Colab must open the generated .ipynb on the published branch, not the MyST source: {links['Colab']}"
 
     exercise = doc.split("/")[-1]
     if (ROOT / "exercises" / exercise).is_dir():
