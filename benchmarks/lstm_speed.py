@@ -118,10 +118,10 @@ def device_note(device: torch.device) -> str:
         return (f"GPU: {device_name(device)}; nn.LSTM runs cuDNN {torch.backends.cudnn.version()} "
                 f"(enabled: {torch.backends.cudnn.enabled}).")
     if not torch.cuda.is_available():
-        return ("No GPU is present (torch.cuda.is_available() is False): these are CPU numbers "
+        return ("No GPU is present (torch.cuda.is_available() is False): these are CPU numbers\n"
                 f"({device_name(device)}, {torch.get_num_threads()} torch threads), and nn.LSTM runs PyTorch's "
-                "CPU kernels, not cuDNN. GPU figures will come from committed data measured by this script "
-                "on a GPU (--device cuda --json PATH), not from this run.")
+                "CPU kernels, not cuDNN.\nGPU figures will come from committed data measured by this script "
+                "on a GPU (--device cuda --json PATH),\nnot from this run.")
     return f"CPU by request ({device_name(device)}, {torch.get_num_threads()} torch threads); a GPU is present."
 
 

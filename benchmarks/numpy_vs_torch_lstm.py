@@ -180,7 +180,7 @@ def run(batch: int = 64, seq_len: int = 100, input_size: int = 256, hidden_size:
 def format_result(result: dict) -> str:
     cfg = result["config"]
     lines = [f"forward pass, float32, CPU: T={cfg['seq_len']}, B={cfg['batch']}, D={cfg['input_size']}, "
-             f"H={cfg['hidden_size']}; best of {cfg['repeat']}; threads: torch {cfg['torch_threads']}, "
+             f"H={cfg['hidden_size']}; best of {cfg['repeat']};\nthreads: torch {cfg['torch_threads']}, "
              f"NumPy's BLAS {cfg['blas_threads'] if cfg['blas_threads'] is not None else 'unknown'} "
              f"(OpenBLAS kernels: {cfg['blas_kernel'] or 'unknown'})",
              f"{'':16s} {'ms':>9s} {'tokens/s':>12s} {'time / nn.LSTM':>15s} {'max |diff|':>11s}"]

@@ -190,6 +190,14 @@ def test_internal_links_resolve(report, page):
 
 
 @pytest.mark.parametrize("page", PAGES)
+def test_code_fits_the_column_on_a_desktop_screen(report, page):
+    """At 1600 px (a desktop monitor) no code cell or output needs sideways scrolling; at 1280 px some may."""
+    wide = _page(report, page)["codeOverflowWide"]
+    assert not wide, f"{page}: code blocks wider than their column at 1600 px:\n" + "\n".join(
+        f"  {'output' if o['output'] else 'code'} {o['width']} px in {o['column']} px: {o['line']!r}" for o in wide)
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_images_load_and_are_described(report, page):
     record = _page(report, page)
     unloaded = [i["src"] for i in record["images"] if not (i["complete"] and i["naturalWidth"] > 0)]

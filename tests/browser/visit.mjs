@@ -27,11 +27,13 @@ const rel = (url) => {
   return decodeURIComponent(u.pathname.slice(base.pathname.length)) + u.search;
 };
 
+const VIEWPORT = { width: 1280, height: 900 };   // a laptop
+const WIDE = { width: 1600, height: 1000 };      // a desktop monitor
 const userDataDir = await mkdtemp(join(tmpdir(), "book-chromium-"));
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: config.chromium,
   headless: true,
-  viewport: { width: 1280, height: 900 },
+  viewport: VIEWPORT,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage"],
@@ -127,6 +129,16 @@ async function facts(page) {
   });
 }
 
+// Code a reader must scroll sideways to read: blocks wider than their column, input and output apart.
+async function codeOverflow(page) {
+  return page.evaluate(() => Array.from(document.querySelectorAll("div.highlight pre, div.cell_output pre"))
+    .filter((pre) => pre.scrollWidth > pre.clientWidth + 1)
+    .map((pre) => ({
+      output: !!pre.closest(".cell_output"), width: pre.scrollWidth, column: pre.clientWidth,
+      line: pre.innerText.split("\n").reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 140),
+    })));
+}
+
 async function visit(path) {
   const record = { page: path, consoleErrors: [], consoleWarnings: [], pageErrors: [], failedRequests: [] };
   const page = await context.newPage();
@@ -145,6 +157,10 @@ async function visit(path) {
     record.finalPage = rel(page.url());
     Object.assign(record, await settle(page));
     Object.assign(record, await facts(page));
+    record.codeOverflow = await codeOverflow(page);
+    await page.setViewportSize(WIDE);
+    record.codeOverflowWide = await codeOverflow(page);
+    await page.setViewportSize(VIEWPORT);
     const shot = config.screenshots?.[path];
     if (shot) {
       await mkdir(dirname(shot), { recursive: true });
