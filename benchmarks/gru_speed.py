@@ -36,7 +36,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from rnncourse.devices import time_call  # noqa: E402
+from rnncourse.devices import device_name, time_call  # noqa: E402
 
 VARIANTS = ("nn_gru", "hand_eager", "hand_compiled")
 
@@ -152,12 +152,6 @@ def time_layers(batch: int = 64, seq_len: int = 100, input_size: int = 16, hidde
     return out
 
 
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}), {torch.get_num_threads()} torch thread(s)"
-
-
 def run_benchmark(batch: int = 16, seq_len: int = 50, input_size: int = 16, hidden: int = 64,
                   device: str | torch.device = "cpu", repeat: int = 3, warmup: int = 2,
                   compile: bool = True, backward: bool = True, layers: bool = False, seed: int = 0,
@@ -209,8 +203,9 @@ def run_benchmark(batch: int = 16, seq_len: int = 50, input_size: int = 16, hidd
     for (name, key), seconds in best_times(calls, rounds, repeat, warmup, device).items():
         timings[name][key] = seconds
     ratios = {name: {k: v / timings["nn_gru"][k] for k, v in t.items()} for name, t in timings.items()}
+    threads = "" if device.type == "cuda" else f", {torch.get_num_threads()} torch thread(s)"
     record = {
-        "device": device_name(device),
+        "device": device_name(device) + threads,
         "device_type": device.type,
         "torch_version": torch.__version__,
         "cudnn_version": torch.backends.cudnn.version() if device.type == "cuda" else None,

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from rnncourse.devices import pick_device, time_call  # noqa: E402
+from rnncourse.devices import device_name, pick_device, time_call  # noqa: E402
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "float64": torch.float64}
 REFERENCE = "nn.LSTM"
@@ -98,19 +98,6 @@ def nn_lstm_from(W, U, b) -> nn.LSTM:
 
 
 # --- the benchmark ---
-
-def device_name(device: torch.device) -> str:
-    """The GPU's name, or the CPU's model name (from /proc/cpuinfo where there is one)."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
 
 def device_note(device: torch.device) -> str:
     """What kind of numbers these are; on a machine without a GPU, where GPU numbers will come from."""

@@ -1,6 +1,7 @@
 """Where PyTorch code runs, and how long a call takes there."""
 from __future__ import annotations
 
+import platform
 import time
 from typing import Callable
 
@@ -10,6 +11,21 @@ import torch
 def pick_device() -> torch.device:
     """The first CUDA GPU when one is available, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_name(device: torch.device | str) -> str:
+    """A readable name of the machine timings come from: the GPU's name, or "CPU: " and the CPU's model name."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return "CPU: " + line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "CPU: " + (platform.processor() or platform.machine())
 
 
 def time_call(fn: Callable[[], object], repeat: int = 5, warmup: int = 1,

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnncourse.devices import time_call
+from rnncourse.devices import device_name, time_call
 
 RUNGS = ("eager", "hoisted", "fused_cell", "compiled_loop")
 RUNG_TITLES = {
@@ -342,20 +342,6 @@ def train_timing(seeds=(0, 1, 2), *, lrs=(1e-2,), delay: int = 30, T: int = 40, 
 # ------------------------------------------------------------------------------------------- the ladder
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
           "float64": torch.float64}
-
-
-def device_name(device: torch.device) -> str:
-    """A readable name of the machine the timings come from."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return "CPU: " + line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "CPU: " + (platform.processor() or platform.machine())
 
 
 def _make_runner(model: nn.Module, x: torch.Tensor, mode: str, grad_out: torch.Tensor) -> Callable[[], object]:

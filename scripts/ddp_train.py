@@ -42,6 +42,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from rnncourse.devices import device_name  # noqa: E402
 from rnncourse.tasks import ADDING_BASELINE_MSE, adding_problem  # noqa: E402
 from rnncourse.training import SequenceRegressor, evaluate_mse  # noqa: E402
 
@@ -168,16 +169,11 @@ def state_hash(module: nn.Module) -> str:
     return h.hexdigest()
 
 
-def device_name(device: torch.device) -> str:
+def process_device(device: torch.device) -> str:
+    """The device of one process; on CPUs with the threads each process uses."""
     if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"CPU: {cpu} ({torch.get_num_threads()} threads per process)"
+        return device_name(device)
+    return f"{device_name(device)} ({torch.get_num_threads()} threads per process)"
 
 
 def versions() -> dict:
@@ -202,7 +198,7 @@ def main(argv: list[str] | None = None) -> dict:
         # (DDP also broadcasts rank 0's weights at construction, so they would agree anyway)
         if ctx["rank"] == 0:
             print(f"{ctx['world']} process(es) on {ctx['nnodes']} machine(s), backend {ctx['backend']}, "
-                  f"device {device_name(ctx['device'])}; global batch {args.batch * ctx['world']} "
+                  f"device {process_device(ctx['device'])}; global batch {args.batch * ctx['world']} "
                   f"= {ctx['world']} x {args.batch}", flush=True)
         result = train(ddp, args, ctx)
         x_test, y_test = adding_problem(1000, args.T, np.random.default_rng([12345, args.T]))
@@ -220,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict:
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "sequences_per_s": result["sequences_per_s"],
             "world_size": ctx["world"], "nnodes": ctx["nnodes"], "processes_per_node": ctx["local_world"],
-            "backend": ctx["backend"], "device": device_name(ctx["device"]), "host": socket.gethostname(),
+            "backend": ctx["backend"], "device": process_device(ctx["device"]), "host": socket.gethostname(),
             "versions": versions(),
             "kind": args.kind, "T": args.T, "hidden": args.hidden, "batch_per_process": args.batch,
             "global_batch": args.batch * ctx["world"], "lr": result["lr"], "lr_scaling": args.lr_scaling,

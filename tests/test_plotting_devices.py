@@ -25,6 +25,13 @@ def test_pick_device_follows_cuda_availability(monkeypatch, available, expected)
     assert devices.pick_device() == torch.device(expected)
 
 
+def test_device_name_names_the_gpu_or_the_cpu_model(monkeypatch):
+    cpu = devices.device_name("cpu")
+    assert cpu.startswith("CPU: ") and len(cpu) > len("CPU: ")
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "NVIDIA H100 80GB HBM3")
+    assert devices.device_name(torch.device("cuda", 0)) == "NVIDIA H100 80GB HBM3"
+
+
 def test_time_call_counts_warmup_and_repeats_and_returns_the_best_time():
     calls = []
     seconds = devices.time_call(lambda: calls.append(sum(range(10_000))), repeat=4, warmup=2)
