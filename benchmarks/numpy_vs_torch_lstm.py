@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import glob
 import os
 import sys
@@ -38,9 +39,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from rnncourse.devices import time_call  # noqa: E402
+from rnncourse.devices import cpu_flags, time_call  # noqa: E402
 
 
+@functools.lru_cache(maxsize=1)
 def _openblas():
     """NumPy's own copy of OpenBLAS (already loaded) and the prefix of its symbols; (None, None) if not found."""
     folder = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
@@ -63,14 +65,6 @@ def blas_kernel() -> str | None:
     return getter().decode()
 
 
-def cpu_has_avx512() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return " avx512f " in f.read()
-    except OSError:
-        return False
-
-
 def blas_threads(n: int | None = None) -> int | None:
     """Set (when `n` is given) and return the number of threads of NumPy's OpenBLAS; None if not found.
 
@@ -78,9 +72,10 @@ def blas_threads(n: int | None = None) -> int | None:
     comparison gives both libraries the same number of threads, and on a small busy machine one thread
     each gives the steadiest numbers (two libraries each spinning two threads on two cores fight).
     """
-    lib, (prefix, suffix) = _openblas()
+    lib, names = _openblas()
     if lib is None:
         return None
+    prefix, suffix = names
     if n is not None:
         getattr(lib, f"{prefix}_set_num_threads{suffix}")(int(n))
     return int(getattr(lib, f"{prefix}_get_num_threads{suffix}")())
@@ -141,7 +136,9 @@ def torch_lstm(W, U, b) -> torch.nn.LSTM:
 
 def run(batch: int = 64, seq_len: int = 100, input_size: int = 256, hidden_size: int = 256,
         repeat: int = 10, seed: int = 0, solution: bool = False) -> dict:
-    """Time the forward passes in this run (the graded solution's too when `solution`). Returns {name: seconds}, ratios, tokens/s and agreement."""
+    """Time the forward passes in this run (the graded solution's too when `solution`).
+
+    Returns {name: seconds}, ratios, tokens/s, agreement and the configuration."""
     rng = np.random.default_rng(seed)
     k = hidden_size ** -0.5
     x = rng.normal(size=(batch, seq_len, input_size)).astype(np.float32)
@@ -213,7 +210,7 @@ def main(argv=None) -> dict:
     ratio = result["ratio_to_torch"][name]
     print(f"{name} takes {ratio:.2f}x the time of torch's nn.LSTM here ({'slower' if ratio > 1 else 'faster'}); "
           f"measured in one run of {time.perf_counter() - start:.1f} s.")
-    if result["config"]["blas_kernel"] == "Haswell" and cpu_has_avx512():
+    if result["config"]["blas_kernel"] == "Haswell" and "avx512f" in cpu_flags():
         print("This CPU has AVX-512 but OpenBLAS chose its AVX2 kernels; "
               "OPENBLAS_CORETYPE=SkylakeX before the command selects the AVX-512 ones.")
     return result

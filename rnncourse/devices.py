@@ -28,6 +28,15 @@ def device_name(device: torch.device | str) -> str:
     return "CPU: " + (platform.processor() or platform.machine())
 
 
+def cpu_flags() -> set[str]:
+    """The instruction-set flags of the CPU (e.g. 'avx512f', 'avx512_bf16'); empty where /proc/cpuinfo is absent."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
+    except OSError:
+        return set()
+
+
 def time_call(fn: Callable[[], object], repeat: int = 5, warmup: int = 1,
               device: torch.device | str | None = None) -> float:
     """Best (smallest) wall time of `fn()` over `repeat` runs, in seconds, after `warmup` untimed runs.

@@ -32,6 +32,17 @@ def test_device_name_names_the_gpu_or_the_cpu_model(monkeypatch):
     assert devices.device_name(torch.device("cuda", 0)) == "NVIDIA H100 80GB HBM3"
 
 
+def test_cpu_flags_reads_the_flags_line(tmp_path, monkeypatch):
+    import builtins
+    fake = tmp_path / "cpuinfo"
+    fake.write_text("model name\t: Some CPU\nflags\t\t: fpu sse2 avx512f avx512_bf16\n")
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open",
+                        lambda path, *a, **k: real_open(fake if path == "/proc/cpuinfo" else path, *a, **k))
+    assert devices.cpu_flags() == {"fpu", "sse2", "avx512f", "avx512_bf16"}
+    assert devices.device_name("cpu") == "CPU: Some CPU"
+
+
 def test_time_call_counts_warmup_and_repeats_and_returns_the_best_time():
     calls = []
     seconds = devices.time_call(lambda: calls.append(sum(range(10_000))), repeat=4, warmup=2)
