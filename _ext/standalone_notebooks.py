@@ -45,11 +45,10 @@ def _repository(config) -> tuple[str, str]:
 
 def point_colab_at_notebook(app, pagename, templatename, context, doctree):
     """Colab opens `_sources/<page>.ipynb` on the published branch instead of the MyST source."""
-    for group in context.get("header_buttons", []):
-        for button in group.get("buttons", []) if group.get("label") == "launch-buttons" else []:
-            if button.get("text") == "Colab":
-                head = button["url"].split("/blob/")[0]
-                button["url"] = f"{head}/blob/{app.config.standalone_pages_branch}/_sources/{pagename}.ipynb"
+    launch = [g for g in context.get("header_buttons", []) if g.get("label") == "launch-buttons"]
+    for button in (b for group in launch for b in group["buttons"] if b.get("text") == "Colab"):
+        head = button["url"].split("/blob/")[0]
+        button["url"] = f"{head}/blob/{app.config.standalone_pages_branch}/_sources/{pagename}.ipynb"
 
 
 def add_setup_cells(app, exception):
