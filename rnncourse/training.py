@@ -2,20 +2,40 @@
 
 `train_adding("rnn", T=20)` builds a `SequenceRegressor` (a batch-first `nn.RNN`, `nn.LSTM` or `nn.GRU`
 and a linear head on the last hidden state), trains it with Adam on fresh batches of
-`rnncourse.tasks.adding_problem`, and reports the mean squared error on a fixed held-out batch.
-Everything is seeded, so a run on the CPU gives the same numbers every time.
+`rnncourse.tasks.adding_problem`, and reports the mean squared error on a fixed held-out batch, next to the
+classic criterion: the fraction of held-out sequences answered within `TOLERANCE`.
+Everything is seeded, so a run on the same CPU gives the same numbers every time.
+
+Chapters 2, 3 and 5 measure every model with one yardstick: `BUDGET`, `SEEDS` and `learned`. `adding_run`
+is `train_adding` with that budget, trained once and shared: by every cell of a chapter, and by chapters
+that run at the same time when `RUNS_ENV` names a folder for the finished runs (the book's build sets it).
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from rnncourse import tasks
 from rnncourse.tasks import ADDING_BASELINE_MSE, adding_problem
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+BUDGET = dict(hidden=32, steps=1000, batch=64, lr=1e-2, clip=1.0, eval_every=100)  # one budget for every model
+SEEDS = (0, 1, 2)
+TOLERANCE = 0.04    # a sequence counts as answered when |prediction - target| < 0.04 (Hochreiter and Schmidhuber)
+RUNS_ENV = "RNNCOURSE_RUNS"
+
+
+def learned(mse: float) -> bool:
+    """The book's verdict for one run: held-out MSE below a quarter of the baseline's 1/6."""
+    return mse < 0.25 * ADDING_BASELINE_MSE
 
 
 class SequenceRegressor(nn.Module):
@@ -55,13 +75,18 @@ def _init_recurrent(model: SequenceRegressor, init: str) -> None:
                     raise ValueError(f"init must be 'default', 'orthogonal' or 'identity', not {init!r}")
 
 
-def evaluate_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Mean squared error of `model` on one batch, without gradients."""
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(mean squared error, fraction of sequences with |error| < TOLERANCE) of `model` on one batch."""
     model.eval()
     with torch.no_grad():
-        mse = torch.mean((model(x) - y) ** 2).item()
+        error = model(x) - y
     model.train()
-    return mse
+    return torch.mean(error ** 2).item(), (error.abs() < TOLERANCE).float().mean().item()
+
+
+def evaluate_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Mean squared error of `model` on one batch, without gradients."""
+    return evaluate(model, x, y)[0]
 
 
 def train_adding(kind: str, T: int, *, hidden: int = 32, steps: int = 400, batch: int = 64, lr: float = 1e-2,
@@ -75,6 +100,7 @@ def train_adding(kind: str, T: int, *, hidden: int = 32, steps: int = 400, batch
     the same sequences. `forget_bias` (LSTM only) sets the forget gate's bias before training
     (PyTorch's block f of i, f, g, o: `bias_ih` to the value, `bias_hh` to 0). Returns a dict with:
       final_mse  the held-out MSE after training (1/6 is what always predicting 1 gets),
+      accuracy   the fraction of held-out sequences answered within TOLERANCE after training,
       losses     the training loss (MSE) of every step,
       test_mse   [(step, held-out MSE), ...] every `eval_every` steps (only the end when 0),
       baseline, kind, T, seconds (wall time of training) and model (the trained module, on `device`).
@@ -111,8 +137,57 @@ def train_adding(kind: str, T: int, *, hidden: int = 32, steps: int = 400, batch
         losses.append(loss.item())
         if eval_every and step % eval_every == 0:
             test_mse.append((step, evaluate_mse(model, x_test, y_test)))
-    final = evaluate_mse(model, x_test, y_test)
+    final, accuracy = evaluate(model, x_test, y_test)
     if not test_mse or test_mse[-1][0] != steps:
         test_mse.append((steps, final))
-    return {"final_mse": final, "losses": losses, "test_mse": test_mse, "baseline": ADDING_BASELINE_MSE,
+    return {"final_mse": final, "accuracy": accuracy, "losses": losses, "test_mse": test_mse,
+            "baseline": ADDING_BASELINE_MSE,
             "kind": kind, "T": T, "seconds": time.perf_counter() - start, "model": model}
+
+
+_RUNS: dict[str, dict] = {}
+
+
+def adding_run(kind: str, T: int, seed: int, **options) -> dict:
+    """`train_adding(kind, T, seed=seed, **BUDGET, **options)` on the CPU, trained once per process and,
+    when the environment variable RUNS_ENV names a folder, once for every process that shares it.
+
+    The key covers everything the numbers depend on: the arguments, this module's code, the torch version,
+    its CPU kernels and thread count, and oneDNN's instruction cap. A second process that asks for a run
+    being trained waits for it (a file lock) instead of training it again.
+    """
+    args = {**BUDGET, **options, "kind": kind, "T": T, "seed": seed}
+    code = [inspect.getsource(module) for module in (tasks, inspect.getmodule(train_adding))]
+    setting = json.dumps([args, code, torch.__version__, torch.get_num_threads(),
+                          torch.backends.cpu.get_cpu_capability(), os.environ.get("ONEDNN_MAX_CPU_ISA")],
+                         sort_keys=True, default=str)
+    key = f"{kind}-T{T}-seed{seed}-{hashlib.sha256(setting.encode()).hexdigest()[:16]}"
+    if key not in _RUNS:
+        folder = os.environ.get(RUNS_ENV)
+        _RUNS[key] = _shared_run(Path(folder), key, args) if folder else _train(args)
+    return _RUNS[key]
+
+
+def _train(args: dict) -> dict:
+    args = dict(args)
+    return train_adding(args.pop("kind"), args.pop("T"), **args)
+
+
+def _shared_run(folder: Path, key: str, args: dict) -> dict:
+    """Read the run from `folder`, or train it under a lock and store it there (the model as a state dict)."""
+    import fcntl  # POSIX only: the shared folder is the book build's, never a reader's notebook
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{key}.pt"
+    with open(folder / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            stored = torch.load(path, weights_only=False)
+            model = SequenceRegressor(args["kind"], input_size=2, hidden=args["hidden"])
+            model.load_state_dict(stored.pop("state_dict"))
+            return {**stored, "model": model}
+        run = _train(args)
+        torch.save({**{k: v for k, v in run.items() if k != "model"}, "state_dict": run["model"].state_dict()},
+                   path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").rename(path)
+        return run
