@@ -31,9 +31,10 @@ system-deps:
 	@bash .ci/system-deps
 	[ -d jupyterhub/node_modules ] || ! command -v npm >/dev/null || npm ci --prefix jupyterhub --no-audit --no-fund
 
-## Build the HTML book; every cell runs (cached by jupyter-cache), a failing cell fails the build.
+## Build the HTML book: the chapters whose code changed run in parallel (cached by jupyter-cache), a failing
+## cell fails the build, and the execution time of each chapter is printed at the end.
 book: setup
-	$(BIN)/jupyter-book build --all -W -n --keep-going .
+	$(BIN)/python scripts/build_book.py
 	@echo "Book: file://$(CURDIR)/_build/html/index.html"
 
 ## Set everything up and run the whole test suite.

@@ -149,23 +149,47 @@ _RUNS: dict[str, dict] = {}
 
 
 def adding_run(kind: str, T: int, seed: int, **options) -> dict:
-    """`train_adding(kind, T, seed=seed, **BUDGET, **options)` on the CPU, trained once per process and,
-    when the environment variable RUNS_ENV names a folder, once for every process that shares it.
+    """`train_adding(kind, T, seed=seed, **BUDGET, **options)` on the CPU, trained once (see `adding_runs`)."""
+    return adding_runs([(kind, T, seed)], **options)[kind, T, seed]
 
-    The key covers everything the numbers depend on: the arguments, this module's code, the torch version,
-    its CPU kernels and thread count, and oneDNN's instruction cap. A second process that asks for a run
-    being trained waits for it (a file lock) instead of training it again.
+
+def adding_runs(specs: list[tuple[str, int, int]], **options) -> dict[tuple[str, int, int], dict]:
+    """{(kind, T, seed): run} for every spec, each `train_adding(kind, T, seed=seed, **BUDGET, **options)` on
+    the CPU, trained once per process and, when the environment variable RUNS_ENV names a folder, once for
+    every process that shares it: a run another process is training is read when it is done, and the runs
+    nobody holds are trained meanwhile, so that two chapters asking for the same runs share the work.
+
+    The key covers everything the numbers depend on: the arguments, the code of this module and of the task,
+    the torch version, its CPU kernels and thread count, and oneDNN's instruction cap.
     """
+    folder = os.environ.get(RUNS_ENV)
+    keys = {spec: _key(*spec, options) for spec in specs}
+    out = {spec: _RUNS[key] for spec, key in keys.items() if key in _RUNS}
+    pending = [spec for spec in specs if spec not in out]
+    while pending:
+        waiting = []
+        for spec in pending:
+            args = {**BUDGET, **options, "kind": spec[0], "T": spec[1], "seed": spec[2]}
+            run = _shared_run(Path(folder), keys[spec], args, block=False) if folder else _train(args)
+            if run is None:
+                waiting.append(spec)        # another process is training it: come back to it later
+            else:
+                out[spec] = _RUNS[keys[spec]] = run
+        if waiting and len(waiting) == len(pending):   # everything left is in training elsewhere: wait
+            spec = waiting.pop(0)
+            args = {**BUDGET, **options, "kind": spec[0], "T": spec[1], "seed": spec[2]}
+            out[spec] = _RUNS[keys[spec]] = _shared_run(Path(folder), keys[spec], args, block=True)
+        pending = waiting
+    return out
+
+
+def _key(kind: str, T: int, seed: int, options: dict) -> str:
     args = {**BUDGET, **options, "kind": kind, "T": T, "seed": seed}
     code = [inspect.getsource(module) for module in (tasks, inspect.getmodule(train_adding))]
     setting = json.dumps([args, code, torch.__version__, torch.get_num_threads(),
                           torch.backends.cpu.get_cpu_capability(), os.environ.get("ONEDNN_MAX_CPU_ISA")],
                          sort_keys=True, default=str)
-    key = f"{kind}-T{T}-seed{seed}-{hashlib.sha256(setting.encode()).hexdigest()[:16]}"
-    if key not in _RUNS:
-        folder = os.environ.get(RUNS_ENV)
-        _RUNS[key] = _shared_run(Path(folder), key, args) if folder else _train(args)
-    return _RUNS[key]
+    return f"{kind}-T{T}-seed{seed}-{hashlib.sha256(setting.encode()).hexdigest()[:16]}"
 
 
 def _train(args: dict) -> dict:
@@ -173,14 +197,18 @@ def _train(args: dict) -> dict:
     return train_adding(args.pop("kind"), args.pop("T"), **args)
 
 
-def _shared_run(folder: Path, key: str, args: dict) -> dict:
-    """Read the run from `folder`, or train it under a lock and store it there (the model as a state dict)."""
+def _shared_run(folder: Path, key: str, args: dict, block: bool) -> dict | None:
+    """Read the run from `folder`, or train it under a lock and store it there (the model as a state dict).
+    Returns None, without waiting, when another process holds the lock and `block` is false."""
     import fcntl  # POSIX only: the shared folder is the book build's, never a reader's notebook
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{key}.pt"
     with open(folder / f"{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return None
         if path.exists():
             stored = torch.load(path, weights_only=False)
             model = SequenceRegressor(args["kind"], input_size=2, hidden=args["hidden"])

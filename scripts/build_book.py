@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "_build" / ".jupyter_cache"
 TIMES = ROOT / "_build" / "chapter_times.json"   # last execution time of each chapter: the schedule's estimate
 READER = {"name": "myst_nb_md", "type": "plugin"}  # myst-nb's own reader: the notebook jupyter-book will hash
+REPORT = ROOT / "_build" / "build_report.txt"
 BUILD_ARGS = ["--all", "-W", "-n", "--keep-going"]
 
 
@@ -65,7 +66,9 @@ def execute_changed(jobs: int) -> dict[str, dict]:
             report[rel] = {"seconds": cached.data.get("execution_seconds"), "cached": True}
         except KeyError:
             todo.append((rel, record.uri, nb))
-    todo.sort(key=lambda item: -previous.get(item[0], 0.0))   # longest first: the last job to start is short
+    # Longest first, so that the last chapter to start is a short one: by the last run's time, and for a chapter
+    # never run here (a fresh clone) by its size; a chapter without a time goes before those with one.
+    todo.sort(key=lambda item: (item[0] in previous, -previous.get(item[0], (ROOT / item[0]).stat().st_size)))
     failures = []
     if todo:
         print(f"executing {len(todo)} chapter(s), {jobs} at a time: {', '.join(t[0] for t in todo)}", flush=True)
@@ -105,11 +108,13 @@ def main() -> None:
     executed = time.perf_counter() - start
     build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", *args.build_args, str(ROOT)],
                            cwd=ROOT)
-    print("\nExecution time of each chapter (s):")
+    lines = ["Execution time of each chapter (s):"]
     for rel, row in report.items():
         seconds = f"{row['seconds']:7.1f}" if row["seconds"] is not None else "      ?"
-        print(f"  {rel:28s} {seconds}  {'(cached: not run in this build)' if row['cached'] else ''}")
-    print(f"executing: {executed:.0f} s wall; whole build: {time.perf_counter() - start:.0f} s wall")
+        lines.append(f"  {rel:28s} {seconds}  {'(cached: not run in this build)' if row['cached'] else ''}")
+    lines.append(f"executing: {executed:.0f} s wall; whole build: {time.perf_counter() - start:.0f} s wall")
+    print("\n" + "\n".join(lines))
+    REPORT.write_text("\n".join(lines) + "\n")   # the test suite prints it in its summary
     raise SystemExit(build.returncode)
 
 
