@@ -80,6 +80,8 @@ def execute_changed(jobs: int) -> dict[str, dict]:
                 rel = next(r for r, u in uris.items() if u == uri)
                 report[rel] = {"seconds": seconds, "cached": False}
                 print(f"  {rel}: {'FAILED' if error else 'executed'} in {seconds:.1f} s", flush=True)
+                if error:   # at once, not after the chapters still running
+                    print(error[-3000:], file=sys.stderr, flush=True)
                 if error:
                     failures.append((rel, error))
                 else:
@@ -87,8 +89,6 @@ def execute_changed(jobs: int) -> dict[str, dict]:
                                                 check_validity=False, overwrite=True)
     TIMES.write_text(json.dumps({**previous, **{k: v["seconds"] for k, v in report.items() if v["seconds"]}},
                                 indent=1))
-    for rel, error in failures:
-        print(f"\n{rel} failed:\n{error}", file=sys.stderr)
     if failures:
         raise SystemExit(f"{len(failures)} chapter(s) failed to execute: {', '.join(r for r, _ in failures)}")
     return report
