@@ -58,11 +58,13 @@ def _fmt(x) -> str:
     return f"{x:.6g}"
 
 
-def _where(index: tuple[int, ...], time_axis: int | None) -> str:
-    """Where an entry is; for sequences (batch, time, features) the time step comes first."""
+def _where(index: tuple[int, ...], shape: tuple[int, ...], time_axis: int | None) -> str:
+    """Where an entry is; for sequences (batch, time, features) the time step comes first, numbered
+    t = 1..T as the book numbers steps (the array index beside it counts from 0, as NumPy does)."""
     pos = "[" + ", ".join(str(i) for i in index) + "]"
     if time_axis is not None and len(index) == 3:
-        return f"time step t={index[time_axis]} (first wrong entry at {pos})"
+        return (f"time step t={index[time_axis] + 1} of {shape[time_axis]} "
+                f"(first wrong entry at index {pos}; steps count from 1, indices from 0)")
     return f"entry {pos}"
 
 
@@ -111,7 +113,7 @@ def _judge_one(case: Case, name: str, g, exp: np.ndarray) -> str | None:
     bad_finite = ~np.isfinite(g64)
     if bad_finite.any():
         idx = tuple(int(i) for i in np.argwhere(bad_finite)[0])
-        msg = f"output {name} holds {g64[idx]} at {_where(idx, case.time_axis)}, expected {_fmt(e64[idx])}."
+        msg = f"output {name} holds {g64[idx]} at {_where(idx, g64.shape, case.time_axis)}, expected {_fmt(e64[idx])}."
         return msg + (f" {case.nonfinite_hint}" if case.nonfinite_hint else "")
     bad = _mismatch(g64, e64, case.rtol, case.atol)
     if not bad.any():
@@ -123,7 +125,7 @@ def _judge_one(case: Case, name: str, g, exp: np.ndarray) -> str | None:
         return f"output {name} is wrong: expected {_fmt(e64)}, got {_fmt(g64)}."
     idx = tuple(int(i) for i in where[0])
     err = np.abs(g64 - e64)
-    return (f"output {name} is wrong at {_where(idx, case.time_axis)}: expected {_fmt(e64[idx])}, "
+    return (f"output {name} is wrong at {_where(idx, g64.shape, case.time_axis)}: expected {_fmt(e64[idx])}, "
             f"got {_fmt(g64[idx])}; {int(bad.sum())} of {bad.size} entries are off, "
             f"largest error {_fmt(err.max())}.")
 

@@ -19,7 +19,7 @@ def test_names_the_first_wrong_time_step(forward):
     got = forward.expected[0].copy()
     got[1, 3, 2] += 0.5
     msg = judge(forward, [got])
-    assert "output h is wrong at time step t=3" in msg and "[1, 3, 2]" in msg
+    assert "output h is wrong at time step t=4 of 5" in msg and "index [1, 3, 2]" in msg
     assert "expected" in msg and "got" in msg
 
 
@@ -36,7 +36,7 @@ def test_hint_for_state_not_carried(forward):
 def test_nan_and_dtype_and_missing_return(forward):
     got = forward.expected[0].copy()
     got[0, 2, 0] = np.nan
-    assert "nan at time step t=2" in judge(forward, [got])
+    assert "nan at time step t=3 of 5" in judge(forward, [got])
     assert "None" in judge(forward, [None])
     assert "dtype" in judge(forward, [np.zeros(forward.expected[0].shape, dtype=object)])
 

@@ -1,7 +1,7 @@
 """Cases for Chapter 3's exercise: the LSTM forward and backward passes.
 
 Parameters in the book's layout: W (D, 4H), U (H, 4H), b (4H,), gate blocks in the order
-i, f, g, o (input, forget, candidate, output), so `z = x W + h U + b` and `z[:, :H]` is the input gate's
+i, f, g, o (input, forget, candidate, output), so `a = x W + h U + b` and `a[:, :H]` is the input gate's
 pre-activation. Signatures (batch first):
     lstm_step_forward(x, h_prev, c_prev, W, U, b)                      -> (h_next, c_next)
     lstm_forward(x, h0, c0, W, U, b)                                   -> (h, c), each (B, T, H)
