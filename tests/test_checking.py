@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnncourse.cases import rnn
+from rnncourse.cases import lstm, rnn
 from rnncourse.checking import judge, run_cases
 
 
@@ -65,3 +65,14 @@ def test_references_come_from_torch_not_from_numpy_solution():
     case = rnn.visible_cases(rnn.STEP)[0]
     x, h, Wx, Wh, b = (a for _, a in case.args)
     np.testing.assert_allclose(case.expected[0], np.tanh(x @ Wx + h @ Wh + b), rtol=1e-12)
+
+
+def test_names_the_gate_block_of_a_wrong_weight_gradient():
+    case = lstm.visible_cases(lstm.STEP_BWD)[0]
+    got = [e.copy() for e in case.expected]
+    H = got[3].shape[1] // 4
+    got[3][0, H + 1] += 1.0                       # dW, a column of the forget gate's block
+    assert "output dW is wrong at entry [0, 5] (the forget gate f block)" in judge(case, got)
+    got = [e.copy() for e in case.expected]
+    got[5][3 * H] += 1.0                          # db, the first column of the output gate's block
+    assert "(the output gate o block)" in judge(case, got)

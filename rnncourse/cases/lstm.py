@@ -21,6 +21,7 @@ from rnncourse.gradcheck import check_sequence_backward
 STEP_FWD, FWD = "test_lstm_step_forward", "test_lstm_forward"
 STEP_BWD, BWD = "test_lstm_step_backward", "test_lstm_backward"
 SEQ_GRADS = ("dx", "dh0", "dc0", "dW", "dU", "db")
+GATES = ("input gate i", "forget gate f", "candidate g", "output gate o")  # the column blocks of W, U, b
 
 
 def lstm_variant(x, h0, c0, W, U, b, *, order="ifgo", cell_tanh=True, candidate=torch.tanh,
@@ -120,11 +121,11 @@ def backward_case(label, B, T, D, H, seed, *, scale=1.0, zero_state=False, dh_sc
         expected = (ref["dx"][:, 0], ref["dh0"], ref["dc0"], ref["dW"], ref["dU"], ref["db"])
         hints = [(t, (g[0][:, 0], *g[1:])) for t, g in hints]
         return Case(STEP_BWD, label, "lstm_step_backward", args, ("dx", "dh_prev", "dc_prev", "dW", "dU", "db"),
-                    expected, rtol=rtol, atol=atol, hints=tuple((t, tuple(g)) for t, g in hints))
+                    expected, rtol=rtol, atol=atol, hints=tuple((t, tuple(g)) for t, g in hints), gate_blocks=GATES)
     names = ("dh", "x", "h0", "c0", "W", "U", "b")
     return Case(BWD, label, "lstm_backward", tuple(zip(names, [dh, *arrays])), SEQ_GRADS,
                 tuple(ref[k] for k in SEQ_GRADS), time_axis=1, rtol=rtol, atol=atol,
-                hints=tuple((t, tuple(g)) for t, g in hints))
+                hints=tuple((t, tuple(g)) for t, g in hints), gate_blocks=GATES)
 
 
 def visible_cases(test_id: str) -> list[Case]:
