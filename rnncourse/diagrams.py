@@ -462,11 +462,11 @@ def draw_lstm_graph() -> Diagram:
     ax.set_ylim(-1.2, 6.0)
     ax.set_aspect("equal")
     ax.axis("off")
-    alt = ("Computational graph of one LSTM step. Variables are white boxes, operations grey circles (the "
-           "affine map a grey box labelled W, U, b). The old cell state c_{t-1} has two ways to the loss. Path 1, in vermillion, runs along the top: c_{t-1} is "
-           "multiplied elementwise by f_t and the sum with i_t times g_t is c_t, so the local derivative is "
-           "f_t. Path 2, in blue, starts at the end of step t-1: c_{t-1} goes through tanh and is multiplied by "
-           "o_{t-1} to give h_{t-1}, which with x_t forms the pre-activation a_t of step t, and from there "
-           "reaches all four gates f_t, i_t, g_t and o_t, hence c_t and h_t. The backward pass adds the "
-           "gradients of both paths.")
+    alt = ("Computational graph of one LSTM step. Variables are white boxes, operations grey circles (the affine"
+           " map a grey box labelled W, U, b). The old cell state c_{t-1} has two ways to the loss. Path 1, in "
+           "vermillion, runs along the top: c_{t-1} is multiplied elementwise by f_t and the sum with i_t times "
+           "g_t is c_t, so the local derivative is f_t. Path 2, in blue, starts at the end of step t-1: c_{t-1} "
+           "goes through tanh and is multiplied by o_{t-1} to give h_{t-1}, which with x_t forms the pre-"
+           "activation a_t of step t, and from there reaches all four gates f_t, i_t, g_t and o_t, hence c_t and"
+           " h_t. The backward pass adds the gradients of both paths.")
     return Diagram(fig, alt)
