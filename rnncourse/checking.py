@@ -31,6 +31,9 @@ class Case:
     atol: float = 1e-8
     hints: tuple[tuple[str, tuple[np.ndarray, ...]], ...] = field(default=())
     nonfinite_hint: str = ""
+    # names of the gate blocks stacked along the last axis of dW, dU and db, in order (say, the LSTM's
+    # "input gate i", ...), so that a wrong entry there is reported with the gate it belongs to
+    gate_blocks: tuple[str, ...] = ()
     # applied by the checker to the returned outputs before comparing (e.g. run a model with returned
     # parameters); `outputs` and `expected` then describe what it returns
     transform: Callable | None = None
@@ -58,12 +61,25 @@ def _fmt(x) -> str:
     return f"{x:.6g}"
 
 
-def _where(index: tuple[int, ...], time_axis: int | None) -> str:
-    """Where an entry is; for sequences (batch, time, features) the time step comes first."""
+def _where(index: tuple[int, ...], shape: tuple[int, ...], time_axis: int | None) -> str:
+    """Where an entry is; for sequences (batch, time, features) the time step comes first, numbered
+    t = 1..T as the book numbers steps (the array index beside it counts from 0, as NumPy does)."""
     pos = "[" + ", ".join(str(i) for i in index) + "]"
     if time_axis is not None and len(index) == 3:
-        return f"time step t={index[time_axis]} (first wrong entry at {pos})"
+        return (f"time step t={index[time_axis] + 1} of {shape[time_axis]} "
+                f"(first wrong entry at index {pos}; steps count from 1, indices from 0)")
     return f"entry {pos}"
+
+
+STACKED = ("dW", "dU", "db")
+
+
+def _gate(case: Case, name: str, index: tuple[int, ...], shape: tuple[int, ...]) -> str:
+    """' (the forget gate f block)' for an entry of a stacked gradient, else ''."""
+    if not case.gate_blocks or name not in STACKED or not index:
+        return ""
+    width = shape[-1] // len(case.gate_blocks)
+    return f" (the {case.gate_blocks[index[-1] // width]} block)"
 
 
 def _mismatch(got: np.ndarray, exp: np.ndarray, rtol: float, atol: float) -> np.ndarray:
@@ -111,7 +127,8 @@ def _judge_one(case: Case, name: str, g, exp: np.ndarray) -> str | None:
     bad_finite = ~np.isfinite(g64)
     if bad_finite.any():
         idx = tuple(int(i) for i in np.argwhere(bad_finite)[0])
-        msg = f"output {name} holds {g64[idx]} at {_where(idx, case.time_axis)}, expected {_fmt(e64[idx])}."
+        msg = (f"output {name} holds {g64[idx]} at {_where(idx, g64.shape, case.time_axis)}"
+               f"{_gate(case, name, idx, g64.shape)}, expected {_fmt(e64[idx])}.")
         return msg + (f" {case.nonfinite_hint}" if case.nonfinite_hint else "")
     bad = _mismatch(g64, e64, case.rtol, case.atol)
     if not bad.any():
@@ -123,7 +140,8 @@ def _judge_one(case: Case, name: str, g, exp: np.ndarray) -> str | None:
         return f"output {name} is wrong: expected {_fmt(e64)}, got {_fmt(g64)}."
     idx = tuple(int(i) for i in where[0])
     err = np.abs(g64 - e64)
-    return (f"output {name} is wrong at {_where(idx, case.time_axis)}: expected {_fmt(e64[idx])}, "
+    return (f"output {name} is wrong at {_where(idx, g64.shape, case.time_axis)}{_gate(case, name, idx, g64.shape)}: "
+            f"expected {_fmt(e64[idx])}, "
             f"got {_fmt(g64[idx])}; {int(bad.sum())} of {bad.size} entries are off, "
             f"largest error {_fmt(err.max())}.")
 

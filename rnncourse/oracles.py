@@ -116,20 +116,20 @@ def lstm_reference(x, h0, c0, W, U, b, dh=None, dc_last=None) -> dict[str, np.nd
 def peephole_lstm_torch(x, h0, c0, W, U, b, p_i, p_f, p_o, *, output_sees_old_cell=False, peephole_grad=True):
     """The peephole LSTM (Gers and Schmidhuber, 2000) in torch ops; PyTorch has no built-in one.
 
-    i = σ(z_i + p_i ⊙ c_{t-1}), f = σ(z_f + p_f ⊙ c_{t-1}), o = σ(z_o + p_o ⊙ c_t), gate blocks of
-    z = x W + h U + b in the order i, f, g, o. Returns h, c of shape (B, T, H). The two flags switch on
+    i = σ(a_i + p_i ⊙ c_{t-1}), f = σ(a_f + p_f ⊙ c_{t-1}), o = σ(a_o + p_o ⊙ c_t), gate blocks of
+    the pre-activation a = x W + h U + b in the order i, f, g, o. Returns h, c of shape (B, T, H). The two flags switch on
     typical mistakes (for hints): the output gate reading c_{t-1}, and no gradient through the peepholes'
     view of the cell state.
     """
     H = h0.shape[1]
     h, c, hs, cs = h0, c0, [], []
     for t in range(x.shape[1]):
-        zi, zf, zg, zo = (x[:, t] @ W + h @ U + b).split(H, dim=1)
+        ai, af, ag, ao = (x[:, t] @ W + h @ U + b).split(H, dim=1)
         seen = c if peephole_grad else c.detach()
-        i, f = torch.sigmoid(zi + p_i * seen), torch.sigmoid(zf + p_f * seen)
-        c_new = f * c + i * torch.tanh(zg)
+        i, f = torch.sigmoid(ai + p_i * seen), torch.sigmoid(af + p_f * seen)
+        c_new = f * c + i * torch.tanh(ag)
         o_view = seen if output_sees_old_cell else (c_new if peephole_grad else c_new.detach())
-        h, c = torch.sigmoid(zo + p_o * o_view) * torch.tanh(c_new), c_new
+        h, c = torch.sigmoid(ao + p_o * o_view) * torch.tanh(c_new), c_new
         hs.append(h)
         cs.append(c)
     return torch.stack(hs, 1), torch.stack(cs, 1)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnncourse.cases import rnn
+from rnncourse.cases import lstm, rnn
 from rnncourse.checking import judge, run_cases
 
 
@@ -19,7 +19,7 @@ def test_names_the_first_wrong_time_step(forward):
     got = forward.expected[0].copy()
     got[1, 3, 2] += 0.5
     msg = judge(forward, [got])
-    assert "output h is wrong at time step t=3" in msg and "[1, 3, 2]" in msg
+    assert "output h is wrong at time step t=4 of 5" in msg and "index [1, 3, 2]" in msg
     assert "expected" in msg and "got" in msg
 
 
@@ -36,7 +36,7 @@ def test_hint_for_state_not_carried(forward):
 def test_nan_and_dtype_and_missing_return(forward):
     got = forward.expected[0].copy()
     got[0, 2, 0] = np.nan
-    assert "nan at time step t=2" in judge(forward, [got])
+    assert "nan at time step t=3 of 5" in judge(forward, [got])
     assert "None" in judge(forward, [None])
     assert "dtype" in judge(forward, [np.zeros(forward.expected[0].shape, dtype=object)])
 
@@ -65,3 +65,14 @@ def test_references_come_from_torch_not_from_numpy_solution():
     case = rnn.visible_cases(rnn.STEP)[0]
     x, h, Wx, Wh, b = (a for _, a in case.args)
     np.testing.assert_allclose(case.expected[0], np.tanh(x @ Wx + h @ Wh + b), rtol=1e-12)
+
+
+def test_names_the_gate_block_of_a_wrong_weight_gradient():
+    case = lstm.visible_cases(lstm.STEP_BWD)[0]
+    got = [e.copy() for e in case.expected]
+    H = got[3].shape[1] // 4
+    got[3][0, H + 1] += 1.0                       # dW, a column of the forget gate's block
+    assert "output dW is wrong at entry [0, 5] (the forget gate f block)" in judge(case, got)
+    got = [e.copy() for e in case.expected]
+    got[5][3 * H] += 1.0                          # db, the first column of the output gate's block
+    assert "(the output gate o block)" in judge(case, got)

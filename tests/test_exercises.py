@@ -25,7 +25,7 @@ MISTAKES = {
     "peephole": [("output_sees_old_cell", "peephole_lstm_step_forward", "p_o * c_next)", "p_o * c_prev)",
                   "the output gate looks at c_{t-1}"),
                  ("peephole_missing_in_dc", "peephole_lstm_step_backward",
-                  ("dc = dc_next + dh_next * o * (1 - tanh_c**2) + dzo * p_o", "dc_prev = dc * f + dzi * p_i + dzf * p_f"),
+                  ("dc = dc_next + dh_next * o * (1 - tanh_c**2) + da_o * p_o", "dc_prev = dc * f + da_i * p_i + da_f * p_f"),
                   ("dc = dc_next + dh_next * o * (1 - tanh_c**2)", "dc_prev = dc * f"), "misses the peephole terms")],
     "gru": [("z_swapped", "gru_step_forward", "(1 - z) * h_prev + z * n", "z * h_prev + (1 - z) * n",
              "z and 1 - z are swapped"),

@@ -22,6 +22,7 @@ from rnncourse.gradcheck import check_sequence_backward
 
 STEP_FWD, FWD, STEP_BWD, BWD, MAP = ("test_gru_step_forward", "test_gru_forward", "test_gru_step_backward",
                                      "test_gru_backward", "test_gru_params_from_torch")
+GATES = ("reset gate r", "update gate z", "candidate n")  # the column blocks of W, U, b
 MISTAKES = (
     ("z and 1 - z are swapped: the book's h_t = (1 - z_t) * h_{t-1} + z_t * n_t "
      "(PyTorch's nn.GRU writes the other way round).", dict(swap_z=True)),
@@ -80,10 +81,10 @@ def backward_case(label, B, T, D, H, seed, *, step=False, dh_scale=1.0, **kind) 
         pick = lambda r: (r["dx"][:, 0], *(r[k] for k in names[1:]))  # noqa: E731
         args = (("dh_next", dh[:, 0]), ("x", x[:, 0]), ("h_prev", h0), ("W", W), ("U", U), ("b", b))
         return Case(STEP_BWD, label, "gru_step_backward", args, ("dx", "dh_prev", "dW", "dU", "db"), pick(ref),
-                    hints=tuple((t, pick(r)) for t, r in wrong))
+                    hints=tuple((t, pick(r)) for t, r in wrong), gate_blocks=GATES)
     args = tuple(zip(("dh", "x", "h0", "W", "U", "b"), [dh, *arrays]))
     return Case(BWD, label, "gru_backward", args, names, tuple(ref[k] for k in names), time_axis=1,
-                hints=tuple((t, tuple(r[k] for k in names)) for t, r in wrong))
+                hints=tuple((t, tuple(r[k] for k in names)) for t, r in wrong), gate_blocks=GATES)
 
 
 def mapping_case(label, B, T, D, H, seed) -> Case:

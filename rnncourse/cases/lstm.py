@@ -1,7 +1,7 @@
 """Cases for Chapter 3's exercise: the LSTM forward and backward passes.
 
 Parameters in the book's layout: W (D, 4H), U (H, 4H), b (4H,), gate blocks in the order
-i, f, g, o (input, forget, candidate, output), so `z = x W + h U + b` and `z[:, :H]` is the input gate's
+i, f, g, o (input, forget, candidate, output), so `a = x W + h U + b` and `a[:, :H]` is the input gate's
 pre-activation. Signatures (batch first):
     lstm_step_forward(x, h_prev, c_prev, W, U, b)                      -> (h_next, c_next)
     lstm_forward(x, h0, c0, W, U, b)                                   -> (h, c), each (B, T, H)
@@ -21,6 +21,7 @@ from rnncourse.gradcheck import check_sequence_backward
 STEP_FWD, FWD = "test_lstm_step_forward", "test_lstm_forward"
 STEP_BWD, BWD = "test_lstm_step_backward", "test_lstm_backward"
 SEQ_GRADS = ("dx", "dh0", "dc0", "dW", "dU", "db")
+GATES = ("input gate i", "forget gate f", "candidate g", "output gate o")  # the column blocks of W, U, b
 
 
 def lstm_variant(x, h0, c0, W, U, b, *, order="ifgo", cell_tanh=True, candidate=torch.tanh,
@@ -120,11 +121,11 @@ def backward_case(label, B, T, D, H, seed, *, scale=1.0, zero_state=False, dh_sc
         expected = (ref["dx"][:, 0], ref["dh0"], ref["dc0"], ref["dW"], ref["dU"], ref["db"])
         hints = [(t, (g[0][:, 0], *g[1:])) for t, g in hints]
         return Case(STEP_BWD, label, "lstm_step_backward", args, ("dx", "dh_prev", "dc_prev", "dW", "dU", "db"),
-                    expected, rtol=rtol, atol=atol, hints=tuple((t, tuple(g)) for t, g in hints))
+                    expected, rtol=rtol, atol=atol, hints=tuple((t, tuple(g)) for t, g in hints), gate_blocks=GATES)
     names = ("dh", "x", "h0", "c0", "W", "U", "b")
     return Case(BWD, label, "lstm_backward", tuple(zip(names, [dh, *arrays])), SEQ_GRADS,
                 tuple(ref[k] for k in SEQ_GRADS), time_axis=1, rtol=rtol, atol=atol,
-                hints=tuple((t, tuple(g)) for t, g in hints))
+                hints=tuple((t, tuple(g)) for t, g in hints), gate_blocks=GATES)
 
 
 def visible_cases(test_id: str) -> list[Case]:

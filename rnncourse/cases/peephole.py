@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse import oracles
+from rnncourse.cases.lstm import GATES
 from rnncourse.cases.lstm import _inputs as lstm_inputs
 from rnncourse.checking import Case, run_cases
 from rnncourse.gradcheck import check_sequence_backward
@@ -76,10 +77,10 @@ def backward_case(label, B, T, D, H, seed, *, step=False, dh_scale=1.0, **kind) 
         first = lambda r: (r["dx"][:, 0], *(r[k] for k in names[1:]))  # noqa: E731
         return Case(STEP_BWD, label, "peephole_lstm_step_backward", args,
                     ("dx", "dh_prev", "dc_prev", *names[3:]), first(ref),
-                    hints=tuple((t, first(r)) for t, r in wrong))
+                    hints=tuple((t, first(r)) for t, r in wrong), gate_blocks=GATES)
     args = tuple(zip(("dh", "x", "h0", "c0", *PARAMS), [dh, *arrays]))
     return Case(BWD, label, "peephole_lstm_backward", args, tuple(names), tuple(ref[k] for k in names),
-                time_axis=1, hints=tuple((t, tuple(r[k] for k in names)) for t, r in wrong))
+                time_axis=1, hints=tuple((t, tuple(r[k] for k in names)) for t, r in wrong), gate_blocks=GATES)
 
 
 def visible_cases(test_id: str) -> list[Case]:
