@@ -16,6 +16,7 @@ import hashlib
 import inspect
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -185,7 +186,7 @@ def adding_runs(specs: list[tuple[str, int, int]], **options) -> dict[tuple[str,
 
 def _key(kind: str, T: int, seed: int, options: dict) -> str:
     args = {**BUDGET, **options, "kind": kind, "T": T, "seed": seed}
-    code = [inspect.getsource(module) for module in (tasks, inspect.getmodule(train_adding))]
+    code = [inspect.getsource(module) for module in (tasks, sys.modules[__name__])]
     setting = json.dumps([args, code, torch.__version__, torch.get_num_threads(),
                           torch.backends.cpu.get_cpu_capability(), os.environ.get("ONEDNN_MAX_CPU_ISA")],
                          sort_keys=True, default=str)

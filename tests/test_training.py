@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 import torch
 
+from rnncourse import training
 from rnncourse.tasks import ADDING_BASELINE_MSE, adding_problem
-from rnncourse.training import SequenceRegressor, train_adding
+from rnncourse.training import (RUNS_ENV, TOLERANCE, SequenceRegressor, adding_runs, evaluate, learned,
+                                train_adding)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -98,3 +100,53 @@ def test_forget_bias_is_set_before_training_and_only_for_the_lstm():
     assert torch.all(rnn.bias_ih_l0[4:8] == 1.0) and torch.all(rnn.bias_hh_l0[4:8] == 0.0)
     with pytest.raises(ValueError):
         train_adding("gru", 5, steps=0, forget_bias=1.0)
+
+
+def test_accuracy_is_the_fraction_answered_within_the_tolerance():
+    model = SequenceRegressor("rnn", input_size=2, hidden=4)
+    x = torch.zeros(4, 3, 2)
+    prediction = model(x).detach()
+    y = prediction + torch.tensor([0.0, TOLERANCE / 2, 2 * TOLERANCE, -2 * TOLERANCE])
+    mse, within = evaluate(model, x, y)
+    assert within == pytest.approx(0.5)
+    assert mse == pytest.approx(torch.mean((prediction - y) ** 2).item())
+
+
+def test_learned_is_a_quarter_of_the_baseline():
+    assert learned(0.24 * ADDING_BASELINE_MSE) and not learned(0.26 * ADDING_BASELINE_MSE)
+
+
+def test_adding_runs_are_trained_once_and_shared_through_the_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(RUNS_ENV, str(tmp_path))
+    monkeypatch.setattr(training, "_RUNS", {})
+    specs = [("rnn", 4, 0), ("gru", 4, 1)]
+    first = adding_runs(specs, steps=3, hidden=4)
+    assert len(list(tmp_path.glob("*.pt"))) == 2
+    monkeypatch.setattr(training, "_RUNS", {})                         # a second process: reads, trains nothing
+    monkeypatch.setattr(training, "train_adding", lambda *a, **k: pytest.fail("trained a stored run again"))
+    second = adding_runs(specs, steps=3, hidden=4)
+    for spec in specs:
+        assert second[spec]["final_mse"] == first[spec]["final_mse"]
+        assert second[spec]["test_mse"] == first[spec]["test_mse"]
+        x = torch.rand(2, 4, 2)
+        torch.testing.assert_close(second[spec]["model"](x), first[spec]["model"](x))
+
+
+def test_a_run_another_process_is_training_is_left_for_later(tmp_path, monkeypatch):
+    import fcntl
+
+    monkeypatch.setenv(RUNS_ENV, str(tmp_path))
+    monkeypatch.setattr(training, "_RUNS", {})
+    busy, free = ("rnn", 4, 0), ("rnn", 4, 1)
+    key = training._key(*busy, {"steps": 2, "hidden": 4})
+    with open(tmp_path / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)                                 # "another process" holds the busy run
+        assert training._shared_run(tmp_path, key, {}, block=False) is None
+        order = []
+        real = training._train
+        monkeypatch.setattr(training, "_train", lambda args: order.append((args["kind"], args["T"], args["seed"]))
+                            or real(args))
+        adding_runs([free], steps=2, hidden=4)
+    assert order == [free]
+    runs = adding_runs([busy, free], steps=2, hidden=4)                 # the lock is free now: trained, then read
+    assert order == [free, busy] and set(runs) == {busy, free}
