@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -48,8 +49,19 @@ def execute(path: str, nb) -> tuple[str, object, float, str | None]:
     """Run one notebook in its own folder, as jupyter-book would. Returns (path, executed nb, seconds, error)."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]
     result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=config["timeout"],
-                                 allow_errors=config["allow_errors"], meta_override=True)
+                                 allow_errors=config["allow_errors"], meta_override=True, record_timing=True)
     return path, result.nb, result.time, result.exc_string if result.err else None
+
+
+def slowest_cells(nb, count: int = 3) -> str:
+    """The `count` slowest code cells of an executed notebook: "cell 12 41.0 s, ..." (nbclient's timestamps)."""
+    times = []
+    for number, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        stamps = cell.metadata.get("execution", {})
+        if {"iopub.execute_input", "shell.execute_reply"} <= stamps.keys():
+            start, end = (datetime.fromisoformat(stamps[k]) for k in ("iopub.execute_input", "shell.execute_reply"))
+            times.append(((end - start).total_seconds(), number + 1))
+    return ", ".join(f"code cell {n} {t:.0f} s" for t, n in sorted(times, reverse=True)[:count])
 
 
 def execute_changed(jobs: int) -> dict[str, dict]:
@@ -78,7 +90,7 @@ def execute_changed(jobs: int) -> dict[str, dict]:
             for future in as_completed(futures):
                 uri, nb, seconds, error = future.result()
                 rel = next(r for r, u in uris.items() if u == uri)
-                report[rel] = {"seconds": seconds, "cached": False}
+                report[rel] = {"seconds": seconds, "cached": False, "slowest": slowest_cells(nb)}
                 print(f"  {rel}: {'FAILED' if error else 'executed'} in {seconds:.1f} s", flush=True)
                 if error:   # at once, not after the chapters still running
                     print(error[-3000:], file=sys.stderr, flush=True)
@@ -111,7 +123,8 @@ def main() -> None:
     lines = ["Execution time of each chapter (s):"]
     for rel, row in report.items():
         seconds = f"{row['seconds']:7.1f}" if row["seconds"] is not None else "      ?"
-        lines.append(f"  {rel:28s} {seconds}  {'(cached: not run in this build)' if row['cached'] else ''}")
+        lines.append(f"  {rel:28s} {seconds}  " + ("(cached: not run in this build)" if row["cached"]
+                                                 else f"(slowest: {row['slowest']})"))
     lines.append(f"executing: {executed:.0f} s wall; whole build: {time.perf_counter() - start:.0f} s wall")
     print("\n" + "\n".join(lines))
     REPORT.write_text("\n".join(lines) + "\n")   # the test suite prints it in its summary
