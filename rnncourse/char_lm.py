@@ -145,8 +145,9 @@ def train_char_lm(kind: str, train_ids: np.ndarray, valid_ids: np.ndarray, *, hi
     clipping by global norm, by truncated BPTT over `stream_chunks(train_ids, batch, chunk)`.
 
     Every model sees the same chunks in the same order. Returns losses (training bits per character of
-    every step), valid [(step, held-out bits per character)], samples [(step, text)], seconds (training
-    only: evaluation and sampling are not counted), parameters, and model (NumPy arrays or the module).
+    every step), valid [(step, held-out bits per character)], samples [(step, text)] (before training and
+    every `sample_every` steps), seconds (training only: evaluation and sampling are not counted), parameters,
+    model (NumPy arrays or the module) and reader (a fresh `next_logits` for `text.generate`).
     """
     rng = np.random.default_rng(seed)
     chunks = stream_chunks(train_ids, batch, chunk)
@@ -187,6 +188,13 @@ def train_char_lm(kind: str, train_ids: np.ndarray, valid_ids: np.ndarray, *, hi
         reader = lambda: torch_next_logits(model, device)                  # noqa: E731
         n_params = sum(p.numel() for p in model.parameters())
     losses, valid, samples, seconds = [], [], [], 0.0
+
+    def sample(step: int) -> None:
+        text = generate(reader(), prompt, sample_length, temperature, np.random.default_rng([seed, step]))
+        samples.append((step, text))
+
+    if sample_every:
+        sample(0)
     for step in range(1, steps + 1):
         start = time.perf_counter()
         losses.append(train_step(*next(chunks)) / LN2)             # .item() waits for the GPU to finish
@@ -194,7 +202,6 @@ def train_char_lm(kind: str, train_ids: np.ndarray, valid_ids: np.ndarray, *, hi
         if step % eval_every == 0 or step == steps:
             valid.append((step, evaluate()))
         if sample_every and (step % sample_every == 0 or step == steps):
-            text = generate(reader(), prompt, sample_length, temperature, np.random.default_rng([seed, step]))
-            samples.append((step, text))
+            sample(step)
     return {"kind": kind, "losses": losses, "valid": valid, "samples": samples, "seconds": seconds,
             "parameters": n_params, "model": model, "hidden": hidden, "reader": reader}
