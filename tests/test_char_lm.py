@@ -11,6 +11,7 @@ from conftest import ROOT, env
 from rnncourse import char_lm, oracles, text
 from rnncourse.numpy_rnn import clip_grad_norm, rnn_backward, rnn_forward
 from rnncourse.tasks import sliding_windows, sunspots
+from rnncourse.training import train_forecaster
 
 
 def test_numpy_rnn_matches_pytorch_forward_and_gradients():
@@ -150,3 +151,12 @@ def test_sunspots_and_windows():
     x, y = sliding_windows(np.arange(6.0), 3)
     np.testing.assert_array_equal(x[..., 0], [[0, 1, 2], [1, 2, 3], [2, 3, 4]])
     np.testing.assert_array_equal(y, [3, 4, 5])
+
+
+def test_train_forecaster_fits_a_sine_and_is_seeded(one_torch_thread):
+    x, y = sliding_windows(np.sin(0.3 * np.arange(120)), 10)
+    first, again = (train_forecaster("gru", x, y, hidden=8, steps=80, seed=1) for _ in range(2))
+    with torch.no_grad():
+        pred = first(torch.as_tensor(x, dtype=torch.float32)).numpy()
+        np.testing.assert_array_equal(pred, again(torch.as_tensor(x, dtype=torch.float32)).numpy())
+    assert np.mean((pred - y) ** 2) < 0.05 * np.var(y)
