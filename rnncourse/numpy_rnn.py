@@ -1,7 +1,8 @@
 """The book's vanilla RNN in NumPy: the functions of Chapters 1 and 2, written once for the pages that train it.
 
 Shapes are batch first, rows as in the book: x (B, T, D), h0 (B, H), Wx (D, H), Wh (H, H), b (H,).
-These are the answers to Exercises 1 and 2, so no chapter prints this file; the capstone imports it.
+They do what Exercises 1 and 2 ask (with their own signatures), so no chapter prints this file; the capstone
+chapter imports it.
 """
 from __future__ import annotations
 
