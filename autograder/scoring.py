@@ -23,7 +23,8 @@ ASSIGNMENTS = {"rnn": ("rnncourse.cases.rnn", "autograder.hidden.rnn"),
                "bptt": ("rnncourse.cases.bptt", "autograder.hidden.bptt"),
                "lstm": ("rnncourse.cases.lstm", "autograder.hidden.lstm"),
                "peephole": ("rnncourse.cases.peephole", "autograder.hidden.peephole"),
-               "gru": ("rnncourse.cases.gru", "autograder.hidden.gru")}
+               "gru": ("rnncourse.cases.gru", "autograder.hidden.gru"),
+               "capstone": ("rnncourse.cases.capstone", "autograder.hidden.capstone")}
 MAX_RESULT_BYTES = 8 * 2**20
 
 

@@ -212,3 +212,66 @@ def torch_gru_from_book(W: np.ndarray, U: np.ndarray, b: np.ndarray) -> torch.nn
     gru = torch.nn.GRU(D, H, batch_first=True).double()
     load_book_params(gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0, W * flip, U * flip, b * flip)
     return gru
+
+
+def _char_rnn_loss(tensors, x, y, h0):
+    """Mean cross-entropy of the capstone's character RNN over a chunk, through `nn.RNN`, and its last state.
+
+    tensors: Wx (V, H), Wh (H, H), b (H,), Wy (H, V), by (V,) as float64 tensors; x, y (B, T) ids; h0 (B, H).
+    The weights enter `nn.RNN` by `torch.func.functional_call`, so autograd reaches the book's tensors.
+    """
+    Wx, Wh, b, Wy, by = tensors
+    V, H = Wx.shape
+    rnn = torch.nn.RNN(V, H, batch_first=True).double()
+    weights = {"weight_ih_l0": Wx.T, "weight_hh_l0": Wh.T, "bias_ih_l0": b, "bias_hh_l0": torch.zeros_like(b)}
+    onehot = torch.nn.functional.one_hot(torch.as_tensor(x), V).double()
+    out, h_last = torch.func.functional_call(rnn, weights, (onehot, torch.as_tensor(h0)[None]))
+    logits = out @ Wy + by
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), torch.as_tensor(y).reshape(-1))
+    return loss, h_last[0]
+
+
+def char_chunk_reference(params, x, y, h0) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Loss (scalar), gradients [dWx, dWh, db, dWy, dby] and last state (B, H) of one truncated-BPTT chunk."""
+    tensors = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
+    loss, h_last = _char_rnn_loss(tensors, x, y, h0)
+    grads = torch.autograd.grad(loss, tensors)
+    return np.asarray(loss.item()), [g.numpy() for g in grads], h_last.detach().numpy()
+
+
+def char_train_reference(params, stream, chunk: int, epochs: int, lr: float, max_norm: float, *, carry=True,
+                         cut=True, accumulate=False) -> tuple[list[np.ndarray], np.ndarray]:
+    """SGD with clipping by global norm over a stream (B, N) of ids, by truncated BPTT in chunks; the state
+    starts from zeros at each epoch and is carried from chunk to chunk. Returns the parameters and the loss
+    of every chunk. The flags switch on typical mistakes (for hints): the state reset at every chunk
+    (`carry=False`), carried from the end of the text into its start (`cut=False`), and the update made
+    with the sum of all gradients so far (`accumulate=True`)."""
+    params = [np.array(p, dtype=np.float64) for p in params]
+    B, N = stream.shape
+    H = params[1].shape[0]
+    losses, total, h = [], None, np.zeros((B, H))
+    for _ in range(epochs):
+        if cut:
+            h = np.zeros((B, H))
+        for s in range(0, (N - 1) // chunk * chunk, chunk):
+            start = h if carry else np.zeros((B, H))
+            loss, grads, h = char_chunk_reference(params, stream[:, s:s + chunk], stream[:, s + 1:s + chunk + 1], start)
+            total = grads if total is None or not accumulate else [t + g for t, g in zip(total, grads)]
+            clipped, _ = clip_by_global_norm(total, max_norm)
+            params = [p - lr * g for p, g in zip(params, clipped)]
+            losses.append(float(loss))
+    return params, np.array(losses)
+
+
+def temperature_sample_reference(logits: np.ndarray, temperature: float, seed: int, *,
+                                 after_softmax: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities softmax(logits / temperature) per row of logits (N, V) and one draw per row, all with one
+    `np.random.default_rng(seed)`. A draw is what `Generator.choice(V, p=p)` returns, computed from its
+    definition: the first index whose cumulative probability exceeds one uniform number `rng.random()`.
+    `after_softmax` models the typical mistake: softmax first, then divided by the temperature (and
+    renormalised, which undoes the division)."""
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    probs = torch.softmax(z if after_softmax else z / temperature, dim=-1).numpy()
+    rng = np.random.default_rng(seed)
+    draws = [np.searchsorted(np.cumsum(p) / p.sum(), rng.random(), side="right") for p in probs]
+    return probs, np.array(draws, dtype=np.int64)

@@ -28,3 +28,18 @@ def adding_problem(batch: int, T: int, rng: np.random.Generator) -> tuple[np.nda
 
 
 ADDING_BASELINE_MSE = 1 / 6
+
+
+def sunspots() -> tuple[np.ndarray, np.ndarray]:
+    """Yearly mean sunspot numbers 1700-2008, (years (309,), numbers (309,)), from NOAA's National Geophysical
+    Data Center as bundled with statsmodels (`statsmodels.datasets.sunspots`, public domain)."""
+    from statsmodels.datasets import sunspots as dataset   # here, not at the top: only one chapter needs it
+
+    frame = dataset.load_pandas().data
+    return frame["YEAR"].to_numpy(dtype=int), frame["SUNACTIVITY"].to_numpy(dtype=float)
+
+
+def sliding_windows(series: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every window of `length` values and the value after it: x (N, length, 1), y (N,), N = len - length."""
+    x = np.lib.stride_tricks.sliding_window_view(series[:-1], length)
+    return x[..., None].copy(), series[length:].copy()

@@ -220,3 +220,22 @@ def _shared_run(folder: Path, key: str, args: dict, block: bool) -> dict | None:
                    path.with_suffix(".tmp"))
         path.with_suffix(".tmp").rename(path)
         return run
+
+
+def train_forecaster(kind: str, x: np.ndarray, y: np.ndarray, *, hidden: int = 16, steps: int = 300,
+                     lr: float = 1e-2, seed: int = 0, device: str | torch.device = "cpu") -> SequenceRegressor:
+    """A `SequenceRegressor` of this `kind` fitted to windows x (N, T, 1) -> next values y (N,) with full-batch
+    Adam on the mean squared error; seeded, returned on `device` in eval mode."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = SequenceRegressor(kind, input_size=x.shape[-1], hidden=hidden)
+    model.to(device)
+    xt = torch.as_tensor(x, dtype=torch.float32, device=device)
+    yt = torch.as_tensor(y, dtype=torch.float32, device=device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(steps):
+        loss = torch.mean((model(xt) - yt) ** 2)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return model.eval()

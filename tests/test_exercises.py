@@ -34,6 +34,25 @@ MISTAKES = {
             ("no_sign_flip", "gru_params_from_torch",
              "return weight_ih.T * flip, weight_hh.T * flip, (bias_ih + bias_hh) * flip",
              "return weight_ih.T, weight_hh.T, bias_ih + bias_hh", "changes sign")],
+    "capstone": [("temperature_after_softmax", "sample_next",
+                  "z = logits / temperature\n    p = np.exp(z - z.max())\n    p = p / p.sum()",
+                  "p = np.exp(logits - logits.max())\n    p = p / p.sum() / temperature\n    p = p / p.sum()",
+                  "ignore the temperature"),
+                 ("h0_ignored", "tbptt_step", "states = [h0]", "states = [np.zeros_like(h0)]",
+                  "starts from zeros: start from h0"),
+                 ("clip_per_array", "sgd_update", "[p - lr * scale * g for p, g in zip(params, grads)]",
+                  "[p - lr * min(1.0, max_norm / max(np.linalg.norm(g), 1e-12)) * g for p, g in zip(params, grads)]",
+                  "clipped each array by its own norm"),
+                 ("state_not_carried", "train_stream", "loss, grads, h = tbptt_step(", "loss, grads, _ = tbptt_step(",
+                  "starts every chunk from zeros"),
+                 ("state_not_cut", "train_stream",
+                  "    losses = []\n    for epoch in range(epochs):\n        h = np.zeros((B, H))",
+                  "    losses = []\n    h = np.zeros((B, H))\n    for epoch in range(epochs):",
+                  "from the end of the text into its start"),
+                 ("gradients_accumulated", "train_stream", "params, _ = sgd_update(params, grads, lr, max_norm)",
+                  "total = grads if not losses else [t + g for t, g in zip(total, grads)]\n"
+                  "            params, _ = sgd_update(params, total, lr, max_norm)",
+                  "sum of all gradients so far")],
 }
 
 

@@ -72,7 +72,7 @@ def _scaled(out):
     return np.asarray(out) * 1.01
 
 
-@pytest.mark.parametrize("name", ["rnn", "bptt", "lstm", "peephole", "gru"])
+@pytest.mark.parametrize("name", ["rnn", "bptt", "lstm", "peephole", "gru", "capstone"])
 def test_visible_tests_pass_on_the_solution_and_catch_a_wrong_answer(name, capsys):
     """The release's test cells, as a student runs them, on the reference answers and on broken ones."""
     release = nbformat.read(ROOT / "exercises" / name / f"{name}.ipynb", as_version=4)
