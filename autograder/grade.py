@@ -28,7 +28,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from autograder import intake as intake_mod
-from autograder import nbgrader_bridge, sandbox, scoring
+from autograder import memory_bound, nbgrader_bridge, sandbox, scoring
 from autograder.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +61,7 @@ class Grader:
 
     def __init__(self, assignment: str, work: Path, limits: Limits, jobs: int, strong: bool):
         self.assignment, self.work, self.limits, self.jobs, self.strong = assignment, work, limits, jobs, strong
+        self.memory = memory_bound.choose(limits)
         name = f"{assignment}.ipynb"
         self.release = nbformat.read(ROOT / "exercises" / assignment / name, as_version=4)
         self.source = nbformat.read(ROOT / "solutions" / assignment / name, as_version=4)
@@ -91,7 +92,7 @@ class Grader:
             (job / "cells.json").write_text(json.dumps(_cells_to_run(got.notebook)))
             scoring.write_calls(self.specs, job)
             shutil.copy(sandbox.RUNNER, job / "runner.py")
-            outcome = sandbox.run_job(job, self.limits, strong=self.strong, slot=slot)
+            outcome = sandbox.run_job(job, self.limits, strong=self.strong, slot=slot, bound=self.memory)
             cells = _read_cells(job)
             killed = outcome.killed or _early_exit(job, outcome.exit_code)
             tests = scoring.judge_job(self.specs, job, killed)
@@ -183,6 +184,7 @@ def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: L
     console.print(f"Grading {len(todo)} of {len(intakes)} submissions of '{assignment}' "
                   f"({len(intakes) - len(todo)} unchanged since the last run) with {jobs} workers, "
                   f"sandbox: {'bubblewrap' if strong else 'WEAK (rlimits only)'}.")
+    console.print(f"Memory bound: {grader.memory.description}.")
     with Progress(console=console, transient=True) as bar, ThreadPoolExecutor(jobs) as pool:
         task = bar.add_task("sandboxed runs", total=len(todo))
         futures = [(g, pool.submit(grader.run_one, g)) for g in todo]

@@ -4,7 +4,8 @@ Strong mode (bubblewrap found): own user, mount, PID, network and IPC namespaces
 holds only the OS, the Python installation and the job folder (no course directory, no gradebook,
 no other submissions, no home); run as a throw-away unprivileged uid when the grader is root.
 Weak mode (no bubblewrap): the same rlimits and process-group kill, without the file-system and
-network isolation. The grader announces which mode it uses.
+network isolation. In both modes the sandbox's processes together stay under one memory bound
+(`memory_bound.py`: cgroups, else a watchdog). The grader announces which mode and which bound it uses.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import memory_bound
 from autograder.limits import Limits
 
 RUNNER = Path(__file__).with_name("runner.py")
@@ -78,16 +80,18 @@ def _bwrap(job: Path, uid: int | None, limits: Limits | None = None) -> list[str
                  if uid is not None else ["--unshare-all"])
     drop = (["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
              "--bounding-set=-all"] if uid is not None else [])
-    # /tmp is RAM: without a cap, files written there are memory outside RLIMIT_AS.
-    tmp_size = ["--size", str(limits.memory_mb * 2**20)] if limits and _bwrap_has_size() else []
+    # /tmp is RAM, outside RLIMIT_AS and the watchdog's sum; half the memory bound keeps a full /tmp an
+    # ordinary "no space left" error rather than a sandbox stopped for memory.
+    tmp_size = ["--size", str(limits.memory_mb * 2**20 // 2)] if limits and _bwrap_has_size() else []
     return ["bwrap", "--die-with-parent", "--new-session", *isolation, "--clearenv", *env,
             # /tmp first: the course (and its venv) may itself live under /tmp, bound on top of it below
             *tmp_size, "--tmpfs", "/tmp", *_system_binds(), "--proc", "/proc", "--dev", "/dev",
             "--bind", str(job), "/job", "--chdir", "/job", "--", *drop]
 
 
-def _preexec(limits: Limits, uid: int | None, strong: bool):
+def _preexec(limits: Limits, uid: int | None, strong: bool, box: memory_bound.Box | memory_bound.Watchdog):
     def apply():
+        box.enter()  # first, while still root: every process of the sandbox is born in its cgroups
         mem = limits.memory_mb * 2**20
         for res, value in ((resource.RLIMIT_AS, mem), (resource.RLIMIT_FSIZE, limits.output_kb * 1024),
                            (resource.RLIMIT_NOFILE, limits.open_files), (resource.RLIMIT_CORE, 0),
@@ -116,8 +120,9 @@ def _world_reachable(path: Path) -> bool:
     return all(os.stat(p).st_mode & 0o001 for p in path.parents)
 
 
-def run_job(job: Path, limits: Limits, *, strong: bool, slot: int) -> RunOutcome:
-    """Run the runner on `job` and wait, killing the process tree on a time limit."""
+def run_job(job: Path, limits: Limits, *, strong: bool, slot: int,
+            bound: memory_bound.CgroupBound | memory_bound.WatchdogBound) -> RunOutcome:
+    """Run the runner on `job` and wait, killing the process tree on a time or memory limit."""
     uid = sandbox_uid(slot, strong)
     if uid is not None:
         for path in [job, *job.rglob("*")]:
@@ -128,11 +133,15 @@ def run_job(job: Path, limits: Limits, *, strong: bool, slot: int) -> RunOutcome
     if strong:
         command = _bwrap(job, uid, limits) + command
     start = time.monotonic()
-    with open(job / "out" / "process.txt", "wb") as log:
-        proc = subprocess.Popen(command, cwd=job, env=ENV, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=_preexec(limits, uid, strong))
-        killed = _supervise(proc, job / "out" / "events.log", limits, start)
+    box = bound.box()
+    try:
+        with open(job / "out" / "process.txt", "wb") as log:
+            proc = subprocess.Popen(command, cwd=job, env=ENV, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=_preexec(limits, uid, strong, box))
+            killed = _supervise(proc, job / "out" / "events.log", limits, start, box)
+    finally:
+        box.close()
     _take_back_outputs(job, uid)
     return RunOutcome(killed, proc.returncode, time.monotonic() - start)
 
@@ -206,10 +215,12 @@ def _over_disk_quota(folder: Path, max_bytes: int, max_files: int = 10_000) -> b
     return False
 
 
-def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: float) -> str:
+def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: float,
+               box: memory_bound.Box | memory_bound.Watchdog) -> str:
     """Wait for the runner; kill its whole process group on the notebook limit, a stalled call,
-    or a job folder grown past the disk quota."""
-    last_size, last_change, last_disk_check = -1, start, start
+    a job folder grown past the disk quota, or its processes together past the memory limit."""
+    last_size, last_change, last_disk_check, last_memory_check = -1, start, start, start
+    over_memory = f"it used more than {limits.memory_mb} MB of memory (all its processes together)"
     while proc.poll() is None:
         now = time.monotonic()
         size = events.stat().st_size if events.exists() else 0
@@ -220,6 +231,10 @@ def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: floa
             reason = f"the whole notebook ran past {limits.seconds_per_notebook:g} s"
         elif now - last_change > limits.seconds_per_call + 2:
             reason = f"a cell or test call ran past {limits.seconds_per_call:g} s and ignored the alarm"
+        elif now - last_memory_check > 0.05:
+            last_memory_check = now
+            if box.over_limit(proc.pid):
+                reason = over_memory
         elif now - last_disk_check > 0.25:
             last_disk_check = now
             if _over_disk_quota(events.parent.parent, limits.disk_mb * 2**20):
@@ -229,7 +244,8 @@ def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: floa
             return reason
         time.sleep(0.01)
     _kill_group(proc)  # leftovers a submission may have started in the background
-    return ""
+    # the kernel may have killed one of its processes for memory just before the runner ended
+    return over_memory if box.over_limit(proc.pid) else ""
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -21,14 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, env
+from conftest import ROOT, env, grade, results
 
 sys.path.insert(0, str(Path(__file__).parent / "redteam"))
 import attacks as A  # noqa: E402
-
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
-                                reason="bubblewrap (bwrap) is not installed: the red-team corpus targets the "
-                                       "strong sandbox; weak mode is documented as not resisting it (SECURITY.md)")
 
 LIMITS = ("--seconds-per-call", "2", "--seconds-per-notebook", "10", "--memory-mb", "768", "--processes", "16")
 SECONDS_PER_NOTEBOOK = 10
@@ -85,6 +81,9 @@ def _grade_class(base: Path) -> dict:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, worker_id):
     """Grade the red-team class once, even when xdist runs this module on several workers."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap (bwrap) is not installed: the red-team corpus targets the strong sandbox; "
+                    "weak mode is documented as not resisting it (SECURITY.md)")
     if worker_id == "master":
         base = tmp_path_factory.mktemp("redteam")
         outcome = _grade_class(base)
@@ -235,6 +234,27 @@ def test_probes_do_find_things_outside_the_sandbox(tmp_path):
     with pytest.raises(RuntimeError, match=A.LEAK_MARK):
         namespace["softmax_cross_entropy"](np.zeros((1, 1, 2)), np.zeros((1, 1), dtype=int))
     assert nbformat  # the notebook really was built from the release
+
+
+# ----------------------------------------------------- one submission's processes together (either sandbox)
+def test_forked_children_are_stopped_together_and_the_class_is_unaffected(tmp_path):
+    """Issue 15's submission, scaled down: 8 children of 100 MB each under a 300 MB bound. Each child stays under
+    RLIMIT_AS, so without a bound on the sandbox as a whole this submission scores the honest wrong answer's 2/7."""
+    class_dir, work = tmp_path / "class", tmp_path / "work"
+    for student in ("alice", "dave"):
+        A.write_nb(A.notebook_with(A.base_answers(A.REFERENCES[student][0])), class_dir / student / A.NAME)
+    hog = A.notebook_with(A.wrong_answers())
+    A.answer_cell(hog, A.STEP).source += "\n\n" + A.fork_hog(children=8, mb=100)
+    A.write_nb(hog, class_dir / "hog" / A.NAME)
+    run = grade(class_dir, work, "--memory-mb", "300")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "Memory bound: " in run.stderr
+    reports = results(work)
+    assert {s: reports[s]["score"] for s in ("alice", "dave")} == {"alice": 7, "dave": 2}
+    assert (reports["hog"]["status"], reports["hog"]["score"]) == ("needs attention", 0), reports["hog"]["reasons"]
+    assert any("used more than 300 MB" in r for r in reports["hog"]["reasons"]), reports["hog"]["reasons"]
+    with open(work / "grades" / "grades.csv") as f:
+        assert {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)} == {"alice": 7, "dave": 2, "hog": 0}
 
 
 # ------------------------------------------- found by this corpus, fixed: regression tests (see SECURITY.md)

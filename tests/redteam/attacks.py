@@ -340,6 +340,26 @@ def rnn_step_forward(x, h_prev, Wx, Wh, b):
 '''
 
 # --------------------------------------------------------------------------- the corpus
+def fork_hog(children: int = 8, mb: int = 120) -> str:
+    """Answer-cell code that forks `children` processes, each touching `mb` MB for a second (issue 15 saw 8 x 880 MB
+    take 4.3 GB of a 24 GB machine): each process stays far under RLIMIT_AS, only their sum is too much."""
+    return textwrap.dedent(f"""
+        import os, time
+        _children = []
+        for _ in range({children}):
+            _pid = os.fork()
+            if _pid == 0:
+                try:
+                    _held = b"x" * ({mb} * 2**20)
+                    time.sleep(1)
+                finally:
+                    os._exit(0)
+            _children.append(_pid)
+        for _pid in _children:
+            os.waitpid(_pid, 0)
+        """).strip("\n")
+
+
 def _code(label, desc, cell, code, **kw) -> Attack:
     return Attack(label, desc, cell, textwrap.dedent(code).strip("\n"), **kw)
 
@@ -519,6 +539,9 @@ ATTACKS: list[Attack] = [
             def softmax_cross_entropy(logits, y, _w=_written):
                 raise RuntimeError("{mark}: wrote %d MiB into the sandbox's RAM-backed /tmp" % _w)
         """, exact_score=2),
+    _code("m_fork_children", "8 forked children each touching 120 MB: every process under RLIMIT_AS, together past "
+          "the memory bound", STEP, fork_hog(), exact_score=0, statuses=("needs attention",),
+          reason="used more than"),
     # ---- B4/15: processes
     _code("n_fork_bomb", "fork bomb: every process forks until refused, then sleeps (bounded: the pids "
           "limit and the PID namespace contain it)", STEP, """
