@@ -7,6 +7,7 @@ neither the autograded notebook nor the feedback generated from it shows them.
 """
 from __future__ import annotations
 
+import copy
 import html
 import io
 import json
@@ -25,6 +26,8 @@ from nbgrader.plugins.export import CsvExportPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config.loader import PyFileConfigLoader
+
+from autograder.intake import is_test_cell
 
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS.*?(### END HIDDEN TESTS|\Z)", re.S)
 HIDDEN_NOTE = "# (the grader also ran hidden checks here; their code is not shown)"
@@ -58,7 +61,7 @@ class SandboxScores(NbGraderPreprocessor):
             meta = cell.metadata.get("nbgrader", {})
             if cell.cell_type != "code":
                 continue
-            if meta.get("grade") and not meta.get("solution"):
+            if is_test_cell(cell):
                 cell.source = strip_hidden(cell.source)
                 cell.outputs = test_outputs(report["tests"][meta["grade_id"]])
             elif report["cells"].get(meta.get("grade_id", ""), "ok") != "ok":
@@ -85,17 +88,26 @@ AUTOGRADE_PREPROCESSORS = [
 
 
 class Course:
-    """nbgrader's own converters, run in this process, on the course in `root` (its nbgrader_config.py),
-    with the grader's state (submissions, gradebook, feedback) under `work`."""
+    """The course in `root` as nbgrader's CourseDirectory sees it (its nbgrader_config.py): the instructor's
+    `source` and `release` notebooks of `assignment`, and nbgrader's own converters run in this process with the
+    grader's state (submissions, gradebook, feedback) under `work`."""
+
+    WORK_STEPS = ("submitted", "autograded", "feedback", "release")  # release: where GenerateAssignment writes
 
     def __init__(self, root: Path, work: Path, assignment: str):
         bin_dir = str(Path(sys.executable).parent)  # nbgrader's database upgrade calls `alembic` from PATH
         if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
         self.work, self.assignment = work, assignment
-        self.db_url = f"sqlite:///{work / 'gradebook.db'}"
         config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-        for name in ("submitted", "autograded", "feedback", "release"):
+        course = CourseDirectory(config=config)
+        self.source, self.release = (
+            Path(course.format_path(getattr(course, f"{step}_directory"), ".", assignment)) / f"{assignment}.ipynb"
+            for step in ("source", "release"))
+        self.gradebook = work / "gradebook.db"
+        self.db_url = f"sqlite:///{self.gradebook}"
+        config = copy.deepcopy(config)
+        for name in self.WORK_STEPS:
             setattr(config.CourseDirectory, f"{name}_directory", str(work / name))
         config.CourseDirectory.db_url = self.db_url
         config.CourseDirectory.assignment_id = assignment
@@ -104,6 +116,10 @@ class Course:
         config.HTMLExporter.template_name = "feedback"
         self.config = config
         self.coursedir = CourseDirectory(config=config)
+
+    def student_folder(self, step: str, student: str) -> Path:
+        """Where nbgrader keeps `student`'s notebooks of this assignment at `step` (submitted, autograded, feedback)."""
+        return Path(self.coursedir.format_path(getattr(self.coursedir, f"{step}_directory"), student, self.assignment))
 
     def _run(self, converter_class, **attrs) -> str:
         """Run one nbgrader converter; return its log, or raise with it."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import resource
 import shutil
 import signal
@@ -23,13 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import memory_bound
+from autograder.jobfolder import MAX_RESULT_FILES, Job, is_result_name
 from autograder.limits import Limits
 
-RUNNER = Path(__file__).with_name("runner.py")
 SANDBOX_UID_BASE = 61000
-# The only files of job/out the trusted side reads (scoring.judge_job, grade._read_cells/_early_exit).
-RESULT_NAME = re.compile(r"^(\d{1,6}\.(npz|err)|cells\.json|events\.log|process\.txt|stdout\.txt|stderr\.txt)$")
-MAX_RESULT_FILES = 4096
 ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
@@ -120,33 +116,31 @@ def _world_reachable(path: Path) -> bool:
     return all(os.stat(p).st_mode & 0o001 for p in path.parents)
 
 
-def run_job(job: Path, limits: Limits, *, strong: bool, slot: int,
+def run_job(job: Job, limits: Limits, *, strong: bool, slot: int,
             bound: memory_bound.CgroupBound | memory_bound.WatchdogBound) -> RunOutcome:
     """Run the runner on `job` and wait, killing the process tree on a time or memory limit."""
     uid = sandbox_uid(slot, strong)
     if uid is not None:
-        for path in [job, *job.rglob("*")]:
+        for path in [job.folder, *job.folder.rglob("*")]:
             os.chown(path, uid, uid)
-    inner_job = "/job" if strong else str(job)
-    command = [sys.executable, "-I", "-B", f"{inner_job}/runner.py", inner_job,
-               str(limits.seconds_per_call)]
+    command = [sys.executable, "-I", "-B", *job.runner_args("/job" if strong else str(job.folder))]
     if strong:
-        command = _bwrap(job, uid, limits) + command
+        command = _bwrap(job.folder, uid, limits) + command
     start = time.monotonic()
     box = bound.box()
     try:
-        with open(job / "out" / "process.txt", "wb") as log:
-            proc = subprocess.Popen(command, cwd=job, env=ENV, stdin=subprocess.DEVNULL, stdout=log,
+        with open(job.process_log, "wb") as log:
+            proc = subprocess.Popen(command, cwd=job.folder, env=ENV, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True,
                                     preexec_fn=_preexec(limits, uid, strong, box))
-            killed = _supervise(proc, job / "out" / "events.log", limits, start, box)
+            killed = _supervise(proc, job, limits, start, box)
     finally:
         box.close()
     _take_back_outputs(job, uid)
     return RunOutcome(killed, proc.returncode, time.monotonic() - start)
 
 
-def _take_back_outputs(job: Path, uid: int | None) -> None:
+def _take_back_outputs(job: Job, uid: int | None) -> None:
     """Replace job/out by a grader-owned copy holding only the regular files the grader reads.
 
     The submission owned job/ and job/out/ while it ran: it could leave symlinks there (to the hidden
@@ -156,9 +150,9 @@ def _take_back_outputs(job: Path, uid: int | None) -> None:
     checked to be a regular file on the open descriptor and copied into a fresh out/.
     """
     if uid is not None:
-        os.chown(job, 0, 0, follow_symlinks=False)
-        os.chmod(job, 0o755)
-    out, aside = job / "out", job / "out.untrusted"
+        os.chown(job.folder, 0, 0, follow_symlinks=False)
+        os.chmod(job.folder, 0o755)
+    out, aside = job.out, job.folder / "out.untrusted"
     try:
         os.rename(out, aside)
     except FileNotFoundError:
@@ -166,16 +160,16 @@ def _take_back_outputs(job: Path, uid: int | None) -> None:
     os.mkdir(out, 0o755)
     try:
         if not stat.S_ISDIR(os.lstat(aside).st_mode):
-            return _ensure_log(out)
+            return _ensure_log(job)
         entries = os.scandir(aside)
     except OSError:
-        return _ensure_log(out)
+        return _ensure_log(job)
     copied = 0
     with entries:
         for entry in entries:
             if copied >= MAX_RESULT_FILES:
                 break
-            if not RESULT_NAME.match(entry.name) or not entry.is_file(follow_symlinks=False):
+            if not is_result_name(entry.name) or not entry.is_file(follow_symlinks=False):
                 continue
             try:
                 fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -187,13 +181,13 @@ def _take_back_outputs(job: Path, uid: int | None) -> None:
                 with open(out / entry.name, "xb") as dst:
                     shutil.copyfileobj(src, dst)
             copied += 1
-    _ensure_log(out)
+    _ensure_log(job)
 
 
-def _ensure_log(out: Path) -> None:
-    """grade._early_exit reads process.txt unconditionally: a submission that deleted it must not
+def _ensure_log(job: Job) -> None:
+    """Job.early_exit reads the process log unconditionally: a submission that deleted it must not
     crash the batch."""
-    (out / "process.txt").touch()
+    job.process_log.touch()
 
 
 def _over_disk_quota(folder: Path, max_bytes: int, max_files: int = 10_000) -> bool:
@@ -215,7 +209,7 @@ def _over_disk_quota(folder: Path, max_bytes: int, max_files: int = 10_000) -> b
     return False
 
 
-def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: float,
+def _supervise(proc: subprocess.Popen, job: Job, limits: Limits, start: float,
                box: memory_bound.Box | memory_bound.Watchdog) -> str:
     """Wait for the runner; kill its whole process group on the notebook limit, a stalled call,
     a job folder grown past the disk quota, or its processes together past the memory limit."""
@@ -223,7 +217,7 @@ def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: floa
     over_memory = f"it used more than {limits.memory_mb} MB of memory (all its processes together)"
     while proc.poll() is None:
         now = time.monotonic()
-        size = events.stat().st_size if events.exists() else 0
+        size = job.events.stat().st_size if job.events.exists() else 0
         if size != last_size:
             last_size, last_change = size, now
         reason = ""
@@ -237,7 +231,7 @@ def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: floa
                 reason = over_memory
         elif now - last_disk_check > 0.25:
             last_disk_check = now
-            if _over_disk_quota(events.parent.parent, limits.disk_mb * 2**20):
+            if _over_disk_quota(job.folder, limits.disk_mb * 2**20):
                 reason = f"it wrote more than {limits.disk_mb} MiB (or 10,000 files) to its job folder"
         if reason:
             _kill_group(proc)

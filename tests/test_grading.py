@@ -93,3 +93,17 @@ def test_kill_halfway_then_rerun_grades_everything_once(graded, tmp_path):
     with open(work / "grades" / "grades.csv") as f:
         ids = [r["student_id"] for r in csv.DictReader(f)]
     assert sorted(ids) == sorted(full)
+
+
+def test_cache_fingerprint_covers_what_judging_depends_on_and_nothing_else(tmp_path):
+    from autograder import scoring
+    files = {p.relative_to(ROOT).as_posix() for p in scoring._import_closure(["rnncourse.cases.peephole",
+                                                                              "autograder.hidden.peephole"])}
+    assert {"rnncourse/checking.py", "rnncourse/oracles.py", "rnncourse/gradcheck.py", "rnncourse/cases/lstm.py",
+            "rnncourse/cases/peephole.py", "autograder/hidden/peephole.py"} <= files
+    assert not files & {"rnncourse/plotting.py", "rnncourse/training.py", "autograder/hidden/lstm.py"}
+    notebook = tmp_path / "peephole.ipynb"
+    notebook.write_text("{}")
+    before = scoring.spec_fingerprint("peephole", [notebook])
+    notebook.write_text('{"cells": []}')
+    assert scoring.spec_fingerprint("peephole", [notebook]) != before

@@ -3,6 +3,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from autograder.intake import is_test_cell
 from autograder.solutions import solution_namespace
 from conftest import ROOT
 from rnncourse.gradcheck import check_gradients, numerical_gradient, relative_error, worst_entry
@@ -76,8 +77,7 @@ def _scaled(out):
 def test_visible_tests_pass_on_the_solution_and_catch_a_wrong_answer(name, capsys):
     """The release's test cells, as a student runs them, on the reference answers and on broken ones."""
     release = nbformat.read(ROOT / "exercises" / name / f"{name}.ipynb", as_version=4)
-    tests = [c.source for c in release.cells
-             if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")]
+    tests = [c.source for c in release.cells if is_test_cell(c)]
     ns = solution_namespace(name)
     for source in tests:
         exec(source, ns)
