@@ -9,10 +9,12 @@
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import glob
 import json
+import logging
 import os
 import re
 import shutil
@@ -36,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WORK = ROOT / "autograder"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 console = Console(stderr=True)
+LOG = logging.getLogger("autograder")
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -60,10 +63,10 @@ def _cells_to_run(nb) -> list[dict]:
 class Grader:
     """Grades one assignment; holds the trusted test specs and the limits for the whole batch."""
 
-    def __init__(self, assignment: str, work: Path, limits: Limits, jobs: int, strong: bool):
+    def __init__(self, assignment: str, work: Path, limits: Limits, jobs: int, strong: bool, hidden_feedback: str):
         self.assignment, self.work, self.limits, self.jobs, self.strong = assignment, work, limits, jobs, strong
         self.memory = memory_bound.choose(limits)
-        self.course = nbgrader_bridge.Course(ROOT, work, assignment)
+        self.course = nbgrader_bridge.Course(ROOT, work, assignment, hidden_feedback)
         self.release = nbformat.read(self.course.release, as_version=4)
         self.source = nbformat.read(self.course.source, as_version=4)
         self.specs = scoring.load_specs(assignment, _points(self.source))
@@ -142,8 +145,30 @@ def collect(grader: Grader, folder: Path) -> list[intake_mod.Intake]:
     return intakes
 
 
+@contextlib.contextmanager
+def grading_log(path: Path):
+    """Send library warnings (nbgrader's SQLAlchemy SAWarnings, deprecations) and nbgrader's own log to `path`:
+    the terminal keeps the grader's progress, its summary and real problems."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)  # appended to: one log of every grading run of this assignment
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger("py.warnings"), LOG]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+    LOG.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        for logger in loggers:
+            logger.removeHandler(handler)
+        handler.close()
+
+
 def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: Limits, jobs: int,
-          require_sandbox: bool, force: bool) -> int:
+          require_sandbox: bool, force: bool, hidden_feedback: str = "full") -> int:
     strong = sandbox.strong_sandbox_available()
     if not strong:
         console.print("[bold red]WARNING: bubblewrap (bwrap) is not installed. Student code will run with "
@@ -151,9 +176,18 @@ def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: L
         if require_sandbox:
             console.print("[red]--require-sandbox was given: stopping.[/red]")
             return 2
-    start = time.monotonic()
     work = work.resolve()
-    grader = Grader(assignment, work, limits, jobs, strong)
+    log = work / "reports" / f"{assignment}-grading.log"
+    with grading_log(log):
+        code = _grade(assignment, folder, work, limits, jobs, strong, force, hidden_feedback)
+    console.print(f"Library warnings and nbgrader's log: {log}")
+    return code
+
+
+def _grade(assignment: str, folder: Path, work: Path, limits: Limits, jobs: int, strong: bool, force: bool,
+           hidden_feedback: str) -> int:
+    start = time.monotonic()
+    grader = Grader(assignment, work, limits, jobs, strong, hidden_feedback)
     db = grader.course.gradebook
     if db.exists():
         shutil.copyfile(db, db.with_suffix(".db.bak"))
@@ -163,6 +197,7 @@ def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: L
                   f"({len(intakes) - len(todo)} unchanged since the last run) with {jobs} workers, "
                   f"sandbox: {'bubblewrap' if strong else 'WEAK (rlimits only)'}.")
     console.print(f"Memory bound: {grader.memory.description}.")
+    LOG.info("grading '%s' from %s: %d of %d submissions to run", assignment, folder, len(todo), len(intakes))
     with Progress(console=console, transient=True) as bar, ThreadPoolExecutor(jobs) as pool:
         task = bar.add_task("sandboxed runs", total=len(todo))
         futures = [(g, pool.submit(grader.run_one, g)) for g in todo]
@@ -181,14 +216,12 @@ def record(grader: Grader, intakes, start: float) -> int:
     """nbgrader: gradebook, feedback, CSV; then the leak check and the summary."""
     work = grader.work
     (work / "grades").mkdir(exist_ok=True)
-    log = work / "reports" / f"{grader.assignment}-nbgrader.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
     failed = False
     try:
-        log.write_text(grader.course.record(work / "grades" / "grades.csv"))
+        LOG.info("nbgrader:\n%s", grader.course.record(work / "grades" / "grades.csv"))
     except RuntimeError as exc:
         failed = True
-        log.write_text(str(exc))
+        LOG.error("%s", exc)
         console.print(f"[red]{str(exc)[:2000]}[/red]")
     leaks = leaked_hidden_tests(grader.course)
     for path in leaks:

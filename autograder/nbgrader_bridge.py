@@ -24,9 +24,10 @@ from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.export import CsvExportPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import Enum, Unicode
 from traitlets.config.loader import PyFileConfigLoader
 
+from autograder import scoring
 from autograder.intake import is_test_cell
 
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS.*?(### END HIDDEN TESTS|\Z)", re.S)
@@ -37,21 +38,34 @@ def strip_hidden(source: str) -> str:
     return HIDDEN_BLOCK.sub(HIDDEN_NOTE, source)
 
 
-def test_outputs(result: dict) -> list:
-    """Outputs that make nbgrader record `result['score']` for this cell."""
-    head = f"{result['passed']} of {result['total']} checks passed: {result['score']:g} / {result['points']:g} points."
+def test_outputs(result: dict, hidden_feedback: str = "full") -> list:
+    """Outputs that make nbgrader record `result['score']` for this cell, saying about its hidden checks what
+    `hidden_feedback` (a key of scoring.HIDDEN_FEEDBACK) allows."""
+    points = f"{result['score']:g} / {result['points']:g} points."
+    messages = result["messages"]
+    if hidden_feedback == "full":
+        head = f"{result['passed']} of {result['total']} checks passed: {points}"
+    else:
+        messages = [m for m in messages if m.startswith(scoring.VISIBLE)]
+        visible_passed = result["passed"] - result["hidden_passed"]
+        head = f"{visible_passed} of {result['total'] - result['hidden_total']} visible checks passed"
+        if hidden_feedback == "counts":
+            head += f", {result['hidden_passed']} of {result['hidden_total']} hidden checks passed"
+        head += f": {points}"
     if result["passed"] == result["total"]:
         return [new_output("stream", name="stdout", text=head + "\n")]
     if result["score"] > 0:
-        return [new_output("stream", name="stdout", text=head + "\n\n" + "\n\n".join(result["messages"]) + "\n"),
+        return [new_output("stream", name="stdout", text="\n\n".join([head, *messages]) + "\n"),
                 new_output("execute_result", data={"text/plain": repr(result["score"])}, execution_count=None)]
-    return [new_output("error", ename="TestsFailed", evalue=head, traceback=[head, *result["messages"]])]
+    return [new_output("error", ename="TestsFailed", evalue=head, traceback=[head, *messages])]
 
 
 class SandboxScores(NbGraderPreprocessor):
     """Fill test cells from the results file the hardened grader wrote for this student."""
 
     results_dir = Unicode("", help="Folder holding <assignment>/<student>.json").tag(config=True)
+    hidden_feedback = Enum(list(scoring.HIDDEN_FEEDBACK), default_value="full",
+                           help="What feedback says about hidden checks").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -63,7 +77,7 @@ class SandboxScores(NbGraderPreprocessor):
                 continue
             if is_test_cell(cell):
                 cell.source = strip_hidden(cell.source)
-                cell.outputs = test_outputs(report["tests"][meta["grade_id"]])
+                cell.outputs = test_outputs(report["tests"][meta["grade_id"]], self.hidden_feedback)
             elif report["cells"].get(meta.get("grade_id", ""), "ok") != "ok":
                 text = f"When the grader ran this cell: {report['cells'][meta['grade_id']]}\n"
                 cell.outputs = [new_output("stream", name="stdout", text=text)]
@@ -94,7 +108,7 @@ class Course:
 
     WORK_STEPS = ("submitted", "autograded", "feedback", "release")  # release: where GenerateAssignment writes
 
-    def __init__(self, root: Path, work: Path, assignment: str):
+    def __init__(self, root: Path, work: Path, assignment: str, hidden_feedback: str = "full"):
         bin_dir = str(Path(sys.executable).parent)  # nbgrader's database upgrade calls `alembic` from PATH
         if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
@@ -113,6 +127,7 @@ class Course:
         config.CourseDirectory.assignment_id = assignment
         config.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
         config.SandboxScores.results_dir = str(work / "results")
+        config.SandboxScores.hidden_feedback = hidden_feedback
         config.HTMLExporter.template_name = "feedback"
         self.config = config
         self.coursedir = CourseDirectory(config=config)

@@ -20,6 +20,11 @@ from rnncourse.checking import Case, judge
 from autograder.jobfolder import Job
 
 ASSIGNMENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+VISIBLE, HIDDEN = "[visible check] ", "[hidden check] "  # the tag of a failed case's message
+# What a student's feedback may say about hidden checks (the instructor's results keep everything).
+HIDDEN_FEEDBACK = {"full": "each hidden check's label and shapes, and expected vs got where it is wrong",
+                   "counts": "only how many hidden checks passed",
+                   "none": "nothing about hidden checks (only the visible ones and the score)"}
 
 
 def case_modules(assignment: str) -> tuple[ModuleType, ModuleType]:
@@ -50,7 +55,9 @@ class TestResult:
     score: float
     passed: int
     total: int
-    messages: list[str] = field(default_factory=list)
+    hidden_passed: int
+    hidden_total: int
+    messages: list[str] = field(default_factory=list)  # one per failed case, tagged VISIBLE or HIDDEN
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -119,9 +126,9 @@ def judge_job(specs: list[TestSpec], job: Job | None, killed: str) -> list[TestR
     """Score every test from what the sandbox left in the job folder (None: it never ran)."""
     results, n = [], 0
     for spec in specs:
-        passed, messages = 0, []
+        passed, hidden_passed, messages = 0, 0, []
         for i, case in enumerate(spec.cases):
-            kind = "hidden" if i >= len(spec.cases) - spec.hidden else "visible"
+            hidden = i >= len(spec.cases) - spec.hidden
             got = job.result(n) if job else None
             n += 1
             if isinstance(got, list):
@@ -132,8 +139,10 @@ def judge_job(specs: list[TestSpec], job: Job | None, killed: str) -> list[TestR
                 problem = f"{case.describe()}: no result ({killed or 'the submission process died'})."
             if problem is None:
                 passed += 1
+                hidden_passed += hidden
             else:
-                messages.append(f"[{kind} check] {problem}")
+                messages.append((HIDDEN if hidden else VISIBLE) + problem)
         score = round(spec.points * passed / len(spec.cases), 2)
-        results.append(TestResult(spec.test_id, spec.points, score, passed, len(spec.cases), messages))
+        results.append(TestResult(spec.test_id, spec.points, score, passed, len(spec.cases), hidden_passed,
+                                  spec.hidden, messages))
     return results

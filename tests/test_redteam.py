@@ -150,7 +150,7 @@ def test_canary_is_still_in_the_hidden_tests():
 def _returned_files(work: Path) -> list[Path]:
     """Everything the instructor hands back or shares: feedback, autograded notebooks, reports, grades."""
     tops = ["feedback", "autograded", "reports", "grades", "results"]
-    return [p for t in tops for p in (work / t).rglob("*") if p.is_file() and not p.name.endswith("-nbgrader.log")]
+    return [p for t in tops for p in (work / t).rglob("*") if p.is_file() and not p.name.endswith("-grading.log")]
 
 
 def _leaks(outcome: dict, work: Path, needles: list[str]) -> list[tuple[str, str]]:
