@@ -148,6 +148,8 @@ class CgroupBound:
 
 
 class WatchdogBound:
+    """Where no cgroup can be used: one watchdog per sandbox."""
+
     def __init__(self, limits: Limits):
         self.limit_bytes = limits.memory_mb * MB
         self.description = (f"a watchdog summing the resident memory of each sandbox's processes, "
@@ -197,6 +199,18 @@ def _v1(limits: Limits) -> CgroupBound | None:
                        folders, settings, "memory.oom_control")
 
 
+def _remove_stale(parent: Path) -> None:
+    """Groups left behind by a grader that was killed: empty once its sandboxes are gone (a group in use
+    refuses rmdir)."""
+    for folder in parent.glob("autograder-*-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+
 def choose(limits: Limits) -> CgroupBound | WatchdogBound:
     """The best bound this machine lets the grader use, proven by making (and removing) one group."""
     for candidate in (_v2, _v1):
@@ -204,6 +218,8 @@ def choose(limits: Limits) -> CgroupBound | WatchdogBound:
             bound = candidate(limits)
             if bound is not None:
                 bound.box().close()
+                for parent in bound.parents:
+                    _remove_stale(parent)
                 return bound
         except (OSError, ValueError):
             continue
