@@ -187,7 +187,11 @@ def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: L
 def _grade(assignment: str, folder: Path, work: Path, limits: Limits, jobs: int, strong: bool, force: bool,
            hidden_feedback: str) -> int:
     start = time.monotonic()
-    grader = Grader(assignment, work, limits, jobs, strong, hidden_feedback)
+    try:
+        grader = Grader(assignment, work, limits, jobs, strong, hidden_feedback)
+    except (ValueError, FileNotFoundError) as exc:  # no such assignment: its cases or notebooks are missing
+        console.print(f"[red]{exc}[/red]")
+        return 2
     db = grader.course.gradebook
     if db.exists():
         shutil.copyfile(db, db.with_suffix(".db.bak"))

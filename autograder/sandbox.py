@@ -79,7 +79,8 @@ def _bwrap(job: Path, uid: int | None, limits: Limits | None = None) -> list[str
     # /tmp is RAM, outside RLIMIT_AS and the watchdog's sum; half the memory bound keeps a full /tmp an
     # ordinary "no space left" error rather than a sandbox stopped for memory.
     tmp_size = ["--size", str(limits.memory_mb * 2**20 // 2)] if limits and _bwrap_has_size() else []
-    return ["bwrap", "--die-with-parent", "--new-session", *isolation, "--clearenv", *env,
+    bwrap = shutil.which("bwrap") or "bwrap"  # found on the grader's PATH: the command runs with ENV's PATH
+    return [bwrap, "--die-with-parent", "--new-session", *isolation, "--clearenv", *env,
             # /tmp first: the course (and its venv) may itself live under /tmp, bound on top of it below
             *tmp_size, "--tmpfs", "/tmp", *_system_binds(), "--proc", "/proc", "--dev", "/dev",
             "--bind", str(job), "/job", "--chdir", "/job", "--", *drop]
