@@ -1,14 +1,17 @@
 """The job folder: everything the trusted grader and the sandboxed runner exchange, and nothing else.
 
-    job/runner.py          the runner, copied in (the sandbox sees nothing of the course)   } written by the
-    job/job.json           the answer cells, the calls, the time per call, the file names  } grader (grade.py,
-    job/inputs/<n>.npz     the arguments of call n, plain arrays                            } scoring.calls)
-    job/out/<n>.npz        what call n returned, plain arrays            } written by the runner: untrusted; the
-    job/out/<n>.err        or why call n failed                          } sandbox copies back regular files with
-    job/out/cells.json     how each cell ran                             } these names only (is_result_name), read
-    job/out/events.log     one line per cell or call started, "done"     } here size-capped and without pickle
-    job/out/stdout.txt, stderr.txt   the submission's prints (capped)    }
-    job/out/process.txt    the runner process's own output (written by the sandbox)
+Written by the grader (Job.create):
+    runner.py            the runner, copied in (the sandbox sees nothing of the course)
+    job.json             the cells to run, the calls to make, the seconds per call, the name of every output
+    inputs/<n>.npz       the arguments of call n, plain arrays
+Written by the runner (untrusted; the sandbox copies back regular files with these names only, and they are
+read here size-capped and without pickle):
+    out/<n>.npz          what call n returned, plain arrays
+    out/<n>.err          or why call n failed
+    out/cells.json       how each cell ran
+    out/events.log       one line per cell or call started, then "done"
+    out/stdout.txt, out/stderr.txt   the submission's prints (capped)
+Written by the sandbox: out/process.txt, the runner process's own output.
 
 The runner runs alone in the sandbox and cannot import this module: it reads every name it writes from job.json.
 """
