@@ -63,4 +63,4 @@ publish: book
 	$(BIN)/ghp-import --no-jekyll --push --force _build/html
 
 clean:
-	rm -rf _build autograder/gradebook.db* autograder/submitted autograder/autograded autograder/feedback autograder/results autograder/reports autograder/grades
+	rm -rf _build autograder/gradebook.db* autograder/submitted autograder/autograded autograder/feedback autograder/results autograder/reports autograder/grades autograder/received autograder/release
