@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FIXTURE_CLASS = ROOT / "tests" / "fixtures" / "class_rnn"
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())  # an assignment is a folder there
 
 
 def env() -> dict[str, str]:
