@@ -1,7 +1,8 @@
 """Bound the memory of a whole sandbox (every process a submission starts, together), as well as the machine allows.
 
 Chosen once per grading run, in this order:
-1. cgroup v2: a child of the grader's cgroup per sandbox, with `memory.max`, `memory.swap.max` and `pids.max`;
+1. cgroup v2: a child of the grader's cgroup per sandbox, with `memory.max`, `memory.swap.max`, `memory.oom.group`
+   and `pids.max`;
 2. cgroup v1 (only the v1 memory controller is mounted): a child of the grader's memory cgroup per sandbox, with
    `memory.limit_in_bytes` (and `memory.memsw.limit_in_bytes` when swap is accounted), plus `pids.max` in a
    child of its pids cgroup when that v1 controller is mounted too;
@@ -172,7 +173,8 @@ def _v2(limits: Limits) -> CgroupBound | None:
             (parent / "cgroup.subtree_control").write_text(" ".join("+" + c for c in missing))
     except OSError:
         return None
-    settings = {"memory.max": str(limits.memory_mb * MB), "memory.swap.max": "0", "pids.max": str(limits.processes)}
+    settings = {"memory.max": str(limits.memory_mb * MB), "memory.swap.max": "0", "memory.oom.group": "1",
+                "pids.max": str(limits.processes)}  # oom.group: the kernel kills the whole sandbox at once
     return CgroupBound(f"cgroup v2 (memory.max {limits.memory_mb} MB, pids.max {limits.processes}) per submission",
                        [parent], [settings], "memory.events")
 
