@@ -6,7 +6,7 @@ import shutil
 import nbformat
 import pytest
 
-from conftest import ASSIGNMENTS, BIN, ROOT, answer_sources, nbgrader
+from conftest import ASSIGNMENTS, ROOT, answer_sources, nbgrader
 
 
 def _overrides(tmp):
