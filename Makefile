@@ -6,6 +6,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 STAMP   := $(VENV)/.installed
 ASSIGNMENT  ?= rnn
 SUBMISSIONS ?= tests/fixtures/class_rnn
+# What grading feedback says about hidden checks: full (labels, expected vs got), counts or none.
+HIDDEN_FEEDBACK ?= full
 
 .PHONY: setup system-deps book test lab release grade bench-grader publish clean
 
@@ -51,7 +53,7 @@ release: setup
 
 ## Grade a folder of submissions (one sub-folder per student) through the hardened grader.
 grade: setup
-	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS)
+	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS) --hidden-feedback $(HIDDEN_FEEDBACK)
 
 ## Grade a synthetic class with the hardened grader and with plain nbgrader; print the ratio.
 bench-grader: setup system-deps
@@ -62,4 +64,4 @@ publish: book
 	$(BIN)/ghp-import --no-jekyll --push --force _build/html
 
 clean:
-	rm -rf _build autograder/gradebook.db* autograder/submitted autograder/autograded autograder/feedback autograder/results autograder/reports autograder/grades
+	rm -rf _build autograder/gradebook.db* autograder/submitted autograder/autograded autograder/feedback autograder/results autograder/reports autograder/grades autograder/received autograder/release

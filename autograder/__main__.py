@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from autograder.limits import Limits
+from autograder.scoring import HIDDEN_FEEDBACK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,13 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--processes", type=int, default=d.processes)
     g.add_argument("--output-kb", type=int, default=d.output_kb)
     g.add_argument("--disk-mb", type=int, default=d.disk_mb)
+    g.add_argument("--hidden-feedback", choices=list(HIDDEN_FEEDBACK), default="full",
+                   help="what feedback says about hidden checks: "
+                        + "; ".join(f"{k}: {v}" for k, v in HIDDEN_FEEDBACK.items()) + " (default: full)")
     a = p.parse_args(argv)
     from autograder.grade import grade  # imports torch for the references: after parsing
 
     limits = Limits(a.seconds_per_call, a.seconds_per_notebook, a.memory_mb, a.processes, a.output_kb, a.disk_mb)
     work = {"work": a.workdir} if a.workdir else {}
     return grade(a.assignment, a.folder, **work, limits=limits, jobs=a.jobs, require_sandbox=a.require_sandbox,
-                 force=a.force)
+                 force=a.force, hidden_feedback=a.hidden_feedback)
 
 
 if __name__ == "__main__":

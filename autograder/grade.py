@@ -9,13 +9,15 @@
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
+import glob
 import json
+import logging
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,13 +30,15 @@ from rich.progress import Progress
 from rich.table import Table
 
 from autograder import intake as intake_mod
-from autograder import nbgrader_bridge, sandbox, scoring
+from autograder import memory_bound, nbgrader_bridge, sandbox, scoring
+from autograder.jobfolder import Job
 from autograder.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WORK = ROOT / "autograder"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 console = Console(stderr=True)
+LOG = logging.getLogger("autograder")
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -59,13 +63,14 @@ def _cells_to_run(nb) -> list[dict]:
 class Grader:
     """Grades one assignment; holds the trusted test specs and the limits for the whole batch."""
 
-    def __init__(self, assignment: str, work: Path, limits: Limits, jobs: int, strong: bool):
+    def __init__(self, assignment: str, work: Path, limits: Limits, jobs: int, strong: bool, hidden_feedback: str):
         self.assignment, self.work, self.limits, self.jobs, self.strong = assignment, work, limits, jobs, strong
-        name = f"{assignment}.ipynb"
-        self.release = nbformat.read(ROOT / "exercises" / assignment / name, as_version=4)
-        self.source = nbformat.read(ROOT / "solutions" / assignment / name, as_version=4)
+        self.memory = memory_bound.choose(limits)
+        self.course = nbgrader_bridge.Course(ROOT, work, assignment, hidden_feedback)
+        self.release = nbformat.read(self.course.release, as_version=4)
+        self.source = nbformat.read(self.course.source, as_version=4)
         self.specs = scoring.load_specs(assignment, _points(self.source))
-        self.fingerprint = scoring.spec_fingerprint(assignment)
+        self.fingerprint = scoring.spec_fingerprint(assignment, [self.course.source, self.course.release])
         self.results = work / "results" / assignment
         self.slots: Queue[int] = Queue()
         for slot in range(jobs):
@@ -83,21 +88,17 @@ class Grader:
 
     def run_one(self, got: intake_mod.Intake) -> dict:
         """Sandbox one normalized submission and judge what it returns."""
+        job = Job.create(f"grade-{got.student}-", _cells_to_run(got.notebook), scoring.calls(self.specs),
+                         self.limits.seconds_per_call)
         slot = self.slots.get()
-        job = Path(tempfile.mkdtemp(prefix=f"grade-{got.student}-"))
         try:
-            os.chmod(job, 0o755)
-            (job / "out").mkdir()
-            (job / "cells.json").write_text(json.dumps(_cells_to_run(got.notebook)))
-            scoring.write_calls(self.specs, job)
-            shutil.copy(sandbox.RUNNER, job / "runner.py")
-            outcome = sandbox.run_job(job, self.limits, strong=self.strong, slot=slot)
-            cells = _read_cells(job)
-            killed = outcome.killed or _early_exit(job, outcome.exit_code)
+            outcome = sandbox.run_job(job, self.limits, strong=self.strong, slot=slot, bound=self.memory)
+            cells = job.cell_statuses()
+            killed = outcome.killed or job.early_exit(outcome.exit_code)
             tests = scoring.judge_job(self.specs, job, killed)
         finally:
             self.slots.put(slot)
-            shutil.rmtree(job, ignore_errors=True)
+            shutil.rmtree(job.folder, ignore_errors=True)
         return self.report(got, tests, cells, killed, outcome.seconds)
 
     def report(self, got, tests, cells, killed, seconds) -> dict:
@@ -118,25 +119,6 @@ class Grader:
                 "sandbox": "bubblewrap" if self.strong else "rlimits only (weak)", "seconds": round(seconds, 3)}
 
 
-def _early_exit(job: Path, exit_code: int | None) -> str:
-    """Why the runner stopped before the end, read from its own log (empty when it finished)."""
-    events = job / "out" / "events.log"
-    if events.exists() and scoring.read_text(events, 10**6).rstrip().endswith("done"):
-        return ""
-    tail = scoring.read_text(job / "out" / "process.txt", 10**5)[-300:].strip()
-    signal_name = f" (killed by signal {-exit_code})" if exit_code is not None and exit_code < 0 else ""
-    return f"the submission process ended early with exit code {exit_code}{signal_name}" + (f": {tail}" if tail else "")
-
-
-def _read_cells(job: Path) -> dict[str, str]:
-    path = job / "out" / "cells.json"
-    try:
-        data = json.loads(scoring.read_text(path, 200_000)) if path.exists() else {}
-        return {str(k): str(v)[:2000] for k, v in data.items()} if isinstance(data, dict) else {}
-    except ValueError:
-        return {"runner": "its cell log was unreadable"}
-
-
 def collect(grader: Grader, folder: Path) -> list[intake_mod.Intake]:
     """Normalize every student's submission and place it where nbgrader looks for it."""
     name = f"{grader.assignment}.ipynb"
@@ -153,7 +135,7 @@ def collect(grader: Grader, folder: Path) -> list[intake_mod.Intake]:
                                     [f"the grader could not read the submission ({type(exc).__name__})"],
                                     ungradable=True)
         got.notes[:0] = notes
-        dest = grader.work / "submitted" / entry.name / grader.assignment / name
+        dest = grader.course.student_folder("submitted", entry.name) / name
         _atomic_write(dest, nbformat.writes(got.notebook))
         if path is not None:
             received = grader.work / "received" / grader.assignment / f"{entry.name}.ipynb"
@@ -163,8 +145,30 @@ def collect(grader: Grader, folder: Path) -> list[intake_mod.Intake]:
     return intakes
 
 
+@contextlib.contextmanager
+def grading_log(path: Path):
+    """Send library warnings (nbgrader's SQLAlchemy SAWarnings, deprecations) and nbgrader's own log to `path`:
+    the terminal keeps the grader's progress, its summary and real problems."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)  # appended to: one log of every grading run of this assignment
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger("py.warnings"), LOG]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+    LOG.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        for logger in loggers:
+            logger.removeHandler(handler)
+        handler.close()
+
+
 def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: Limits, jobs: int,
-          require_sandbox: bool, force: bool) -> int:
+          require_sandbox: bool, force: bool, hidden_feedback: str = "full") -> int:
     strong = sandbox.strong_sandbox_available()
     if not strong:
         console.print("[bold red]WARNING: bubblewrap (bwrap) is not installed. Student code will run with "
@@ -172,17 +176,32 @@ def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: L
         if require_sandbox:
             console.print("[red]--require-sandbox was given: stopping.[/red]")
             return 2
-    start = time.monotonic()
     work = work.resolve()
-    grader = Grader(assignment, work, limits, jobs, strong)
-    db = work / "gradebook.db"
+    log = work / "reports" / f"{assignment}-grading.log"
+    with grading_log(log):
+        code = _grade(assignment, folder, work, limits, jobs, strong, force, hidden_feedback)
+    console.print(f"Library warnings and nbgrader's log: {log}")
+    return code
+
+
+def _grade(assignment: str, folder: Path, work: Path, limits: Limits, jobs: int, strong: bool, force: bool,
+           hidden_feedback: str) -> int:
+    start = time.monotonic()
+    try:
+        grader = Grader(assignment, work, limits, jobs, strong, hidden_feedback)
+    except (ValueError, FileNotFoundError) as exc:  # no such assignment: its cases or notebooks are missing
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    db = grader.course.gradebook
     if db.exists():
-        shutil.copyfile(db, work / "gradebook.db.bak")
+        shutil.copyfile(db, db.with_suffix(".db.bak"))
     intakes = collect(grader, folder)
     todo = [g for g in intakes if force or not grader.cached(g.student, g.sha256)]
     console.print(f"Grading {len(todo)} of {len(intakes)} submissions of '{assignment}' "
                   f"({len(intakes) - len(todo)} unchanged since the last run) with {jobs} workers, "
                   f"sandbox: {'bubblewrap' if strong else 'WEAK (rlimits only)'}.")
+    console.print(f"Memory bound: {grader.memory.description}.")
+    LOG.info("grading '%s' from %s: %d of %d submissions to run", assignment, folder, len(todo), len(intakes))
     with Progress(console=console, transient=True) as bar, ThreadPoolExecutor(jobs) as pool:
         task = bar.add_task("sandboxed runs", total=len(todo))
         futures = [(g, pool.submit(grader.run_one, g)) for g in todo]
@@ -190,7 +209,7 @@ def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: L
             try:
                 report = fut.result()
             except Exception as exc:  # noqa: BLE001 - recorded as a grader error, the class goes on
-                report = grader.report(got, scoring.judge_job(grader.specs, Path("/nonexistent"), "grader error"),
+                report = grader.report(got, scoring.judge_job(grader.specs, None, "grader error"),
                                        {}, f"the grader failed on this submission ({type(exc).__name__}: {exc})", 0.0)
             _atomic_write(grader.result_path(report["student"]), json.dumps(report, indent=1))
             bar.advance(task)
@@ -201,16 +220,14 @@ def record(grader: Grader, intakes, start: float) -> int:
     """nbgrader: gradebook, feedback, CSV; then the leak check and the summary."""
     work = grader.work
     (work / "grades").mkdir(exist_ok=True)
-    log = work / "reports" / f"{grader.assignment}-nbgrader.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
     failed = False
     try:
-        log.write_text(nbgrader_bridge.Course(ROOT, work, grader.assignment).record(work / "grades" / "grades.csv"))
+        LOG.info("nbgrader:\n%s", grader.course.record(work / "grades" / "grades.csv"))
     except RuntimeError as exc:
         failed = True
-        log.write_text(str(exc))
+        LOG.error("%s", exc)
         console.print(f"[red]{str(exc)[:2000]}[/red]")
-    leaks = leaked_hidden_tests(grader.assignment, work)
+    leaks = leaked_hidden_tests(grader.course)
     for path in leaks:
         console.print(f"[bold red]Hidden test code found in {path}: do not return it to students.[/]")
     reports = [json.loads(grader.result_path(g.student).read_text()) for g in intakes]
@@ -219,15 +236,14 @@ def record(grader: Grader, intakes, start: float) -> int:
     return 1 if failed or leaks else 0
 
 
-def leaked_hidden_tests(assignment: str, work: Path) -> list[Path]:
+def leaked_hidden_tests(course: nbgrader_bridge.Course) -> list[Path]:
     """Files returned to students (feedback, autograded notebooks) that contain hidden-test text,
     ignoring text the student's own submission holds (a student may quote a marker in a comment)."""
-    hidden_mod = sys.modules[scoring.ASSIGNMENTS[assignment][1]]
-    needles = ["BEGIN HIDDEN TESTS", "autograder.hidden", hidden_mod.CANARY]
+    needles = ["BEGIN HIDDEN TESTS", "autograder.hidden", scoring.case_modules(course.assignment)[1].CANARY]
     out = []
-    for top in (work / "feedback", work / "autograded"):
-        for path in top.glob(f"*/{assignment}/*"):
-            own = work / "submitted" / path.parts[-3] / assignment / f"{assignment}.ipynb"
+    for step in ("feedback", "autograded"):
+        for path in map(Path, glob.glob(str(course.student_folder(step, "*") / "*"))):
+            own = course.student_folder("submitted", path.parts[-3]) / f"{course.assignment}.ipynb"
             own_text = own.read_text(errors="replace") if own.is_file() else ""
             text = path.read_text(errors="replace") if path.is_file() else ""
             if any(n in text and n not in own_text for n in needles):

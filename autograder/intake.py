@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import is_grade, is_solution
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 
@@ -29,13 +30,17 @@ class Intake:
     ungradable: bool = False
 
 
+def is_test_cell(cell) -> bool:
+    """nbgrader's "autograded tests" cell: graded, and not an answer."""
+    return cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
+
+
 def answer_cells(nb) -> list:
-    return [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+    return [c for c in nb.cells if c.cell_type == "code" and is_solution(c)]
 
 
 def test_cells(nb) -> list:
-    return [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
-            and not c.metadata["nbgrader"].get("solution")]
+    return [c for c in nb.cells if is_test_cell(c)]
 
 
 def _defined_names(source: str) -> set[str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class Limits:
     seconds_per_call: float = 10.0     # one answer cell or one test call
     seconds_per_notebook: float = 60.0  # the whole submission, hard wall clock
-    memory_mb: int = 1024               # address space of the sandboxed process
+    memory_mb: int = 1024               # all the sandbox's processes together, and each one's address space
     processes: int = 32                 # processes/threads the sandbox user may own
     output_kb: int = 4096               # largest file the sandbox may write
     disk_mb: int = 64                   # everything it may write to its job folder

@@ -7,6 +7,7 @@ neither the autograded notebook nor the feedback generated from it shows them.
 """
 from __future__ import annotations
 
+import copy
 import html
 import io
 import json
@@ -23,8 +24,11 @@ from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.export import CsvExportPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import Enum, Unicode
 from traitlets.config.loader import PyFileConfigLoader
+
+from autograder import scoring
+from autograder.intake import is_test_cell
 
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS.*?(### END HIDDEN TESTS|\Z)", re.S)
 HIDDEN_NOTE = "# (the grader also ran hidden checks here; their code is not shown)"
@@ -34,21 +38,34 @@ def strip_hidden(source: str) -> str:
     return HIDDEN_BLOCK.sub(HIDDEN_NOTE, source)
 
 
-def test_outputs(result: dict) -> list:
-    """Outputs that make nbgrader record `result['score']` for this cell."""
-    head = f"{result['passed']} of {result['total']} checks passed: {result['score']:g} / {result['points']:g} points."
+def test_outputs(result: dict, hidden_feedback: str = "full") -> list:
+    """Outputs that make nbgrader record `result['score']` for this cell, saying about its hidden checks what
+    `hidden_feedback` (a key of scoring.HIDDEN_FEEDBACK) allows."""
+    points = f"{result['score']:g} / {result['points']:g} points."
+    messages = result["messages"]
+    if hidden_feedback == "full":
+        head = f"{result['passed']} of {result['total']} checks passed: {points}"
+    else:
+        messages = [m for m in messages if m.startswith(scoring.VISIBLE)]
+        visible_passed = result["passed"] - result["hidden_passed"]
+        head = f"{visible_passed} of {result['total'] - result['hidden_total']} visible checks passed"
+        if hidden_feedback == "counts":
+            head += f", {result['hidden_passed']} of {result['hidden_total']} hidden checks passed"
+        head += f": {points}"
     if result["passed"] == result["total"]:
         return [new_output("stream", name="stdout", text=head + "\n")]
     if result["score"] > 0:
-        return [new_output("stream", name="stdout", text=head + "\n\n" + "\n\n".join(result["messages"]) + "\n"),
+        return [new_output("stream", name="stdout", text="\n\n".join([head, *messages]) + "\n"),
                 new_output("execute_result", data={"text/plain": repr(result["score"])}, execution_count=None)]
-    return [new_output("error", ename="TestsFailed", evalue=head, traceback=[head, *result["messages"]])]
+    return [new_output("error", ename="TestsFailed", evalue=head, traceback=[head, *messages])]
 
 
 class SandboxScores(NbGraderPreprocessor):
     """Fill test cells from the results file the hardened grader wrote for this student."""
 
     results_dir = Unicode("", help="Folder holding <assignment>/<student>.json").tag(config=True)
+    hidden_feedback = Enum(list(scoring.HIDDEN_FEEDBACK), default_value="full",
+                           help="What feedback says about hidden checks").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -58,9 +75,9 @@ class SandboxScores(NbGraderPreprocessor):
             meta = cell.metadata.get("nbgrader", {})
             if cell.cell_type != "code":
                 continue
-            if meta.get("grade") and not meta.get("solution"):
+            if is_test_cell(cell):
                 cell.source = strip_hidden(cell.source)
-                cell.outputs = test_outputs(report["tests"][meta["grade_id"]])
+                cell.outputs = test_outputs(report["tests"][meta["grade_id"]], self.hidden_feedback)
             elif report["cells"].get(meta.get("grade_id", ""), "ok") != "ok":
                 text = f"When the grader ran this cell: {report['cells'][meta['grade_id']]}\n"
                 cell.outputs = [new_output("stream", name="stdout", text=text)]
@@ -85,25 +102,39 @@ AUTOGRADE_PREPROCESSORS = [
 
 
 class Course:
-    """nbgrader's own converters, run in this process, on the course in `root` (its nbgrader_config.py),
-    with the grader's state (submissions, gradebook, feedback) under `work`."""
+    """The course in `root` as nbgrader's CourseDirectory sees it (its nbgrader_config.py): the instructor's
+    `source` and `release` notebooks of `assignment`, and nbgrader's own converters run in this process with the
+    grader's state (submissions, gradebook, feedback) under `work`."""
 
-    def __init__(self, root: Path, work: Path, assignment: str):
+    WORK_STEPS = ("submitted", "autograded", "feedback", "release")  # release: where GenerateAssignment writes
+
+    def __init__(self, root: Path, work: Path, assignment: str, hidden_feedback: str = "full"):
         bin_dir = str(Path(sys.executable).parent)  # nbgrader's database upgrade calls `alembic` from PATH
         if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
         self.work, self.assignment = work, assignment
-        self.db_url = f"sqlite:///{work / 'gradebook.db'}"
         config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-        for name in ("submitted", "autograded", "feedback", "release"):
+        course = CourseDirectory(config=config)
+        self.source, self.release = (
+            Path(course.format_path(getattr(course, f"{step}_directory"), ".", assignment)) / f"{assignment}.ipynb"
+            for step in ("source", "release"))
+        self.gradebook = work / "gradebook.db"
+        self.db_url = f"sqlite:///{self.gradebook}"
+        config = copy.deepcopy(config)
+        for name in self.WORK_STEPS:
             setattr(config.CourseDirectory, f"{name}_directory", str(work / name))
         config.CourseDirectory.db_url = self.db_url
         config.CourseDirectory.assignment_id = assignment
         config.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
         config.SandboxScores.results_dir = str(work / "results")
+        config.SandboxScores.hidden_feedback = hidden_feedback
         config.HTMLExporter.template_name = "feedback"
         self.config = config
         self.coursedir = CourseDirectory(config=config)
+
+    def student_folder(self, step: str, student: str) -> Path:
+        """Where nbgrader keeps `student`'s notebooks of this assignment at `step` (submitted, autograded, feedback)."""
+        return Path(self.coursedir.format_path(getattr(self.coursedir, f"{step}_directory"), student, self.assignment))
 
     def _run(self, converter_class, **attrs) -> str:
         """Run one nbgrader converter; return its log, or raise with it."""

@@ -3,7 +3,8 @@
 It executes the answer cells, calls the requested functions on the inputs the grader sent, and
 writes back plain arrays (`np.savez`, no pickle) and JSON. The student's code runs in this very
 process and may rewrite any of it; the grader only ever reads data from the job folder.
-Usage: python -I runner.py JOB_DIR SECONDS_PER_CALL
+Usage: python -I runner.py JOB_DIR/job.json (what to run, and the name of every file to write:
+autograder/jobfolder.py, which this script, alone in the sandbox, cannot import).
 """
 import io
 import json
@@ -14,8 +15,10 @@ import traceback
 
 import numpy as np
 
-JOB, LIMIT = sys.argv[1], float(sys.argv[2])
-OUT = os.path.join(JOB, "out")
+JOB = os.path.dirname(sys.argv[1])
+with open(sys.argv[1]) as _f:
+    SPEC = json.load(_f)
+LIMIT = float(SPEC["seconds_per_call"])
 STREAM_CAP = 64 * 1024
 
 
@@ -51,8 +54,12 @@ def limited(fn):
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def path(name, case=None):
+    return os.path.join(JOB, SPEC["files"][name].format(case=case))
+
+
 def event(text):
-    with open(os.path.join(OUT, "events.log"), "a") as f:
+    with open(path("events"), "a") as f:
         f.write(text + "\n")
 
 
@@ -71,12 +78,9 @@ def without_magics(source):
 
 def main():
     signal.signal(signal.SIGALRM, _alarm)
-    sys.stdout = CappedStream(os.path.join(OUT, "stdout.txt"))
-    sys.stderr = CappedStream(os.path.join(OUT, "stderr.txt"))
-    with open(os.path.join(JOB, "cells.json")) as f:
-        cells = json.load(f)
-    with open(os.path.join(JOB, "calls.json")) as f:
-        calls = json.load(f)
+    sys.stdout = CappedStream(path("stdout"))
+    sys.stderr = CappedStream(path("stderr"))
+    cells, calls = SPEC["cells"], SPEC["calls"]
     namespace = {"__name__": "__main__"}
     statuses = {}
     for cell in cells:
@@ -87,12 +91,11 @@ def main():
             statuses[cell["id"]] = "ok"
         except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt: all are the student's
             statuses[cell["id"]] = describe(exc)
-        with open(os.path.join(OUT, "cells.json"), "w") as f:
+        with open(path("cells"), "w") as f:
             json.dump(statuses, f)
     timed_out = set()
     for call in calls:
         event("call " + str(call["case"]))
-        result_path = os.path.join(OUT, f"{call['case']}")
         try:
             if call["func"] in timed_out:
                 raise CellTimeout("skipped: an earlier call of this function timed out")
@@ -106,11 +109,11 @@ def main():
             items = list(result) if isinstance(result, tuple) else [result]
             outputs = [x for item in items for x in (item if isinstance(item, (list, tuple)) else [item])]
             arrays = [np.asarray(o) for o in outputs]
-            np.savez(result_path + ".npz", *arrays)
+            np.savez(path("result", call["case"]), *arrays)
         except BaseException as exc:  # noqa: BLE001
             if isinstance(exc, CellTimeout):
                 timed_out.add(call["func"])
-            with open(result_path + ".err", "w") as f:
+            with open(path("error", call["case"]), "w") as f:
                 f.write(describe(exc))
     event("done")
 

@@ -4,13 +4,13 @@ Strong mode (bubblewrap found): own user, mount, PID, network and IPC namespaces
 holds only the OS, the Python installation and the job folder (no course directory, no gradebook,
 no other submissions, no home); run as a throw-away unprivileged uid when the grader is root.
 Weak mode (no bubblewrap): the same rlimits and process-group kill, without the file-system and
-network isolation. The grader announces which mode it uses.
+network isolation. In both modes the sandbox's processes together stay under one memory bound
+(`memory_bound.py`: cgroups, else a watchdog). The grader announces which mode and which bound it uses.
 """
 from __future__ import annotations
 
 import functools
 import os
-import re
 import resource
 import shutil
 import signal
@@ -21,13 +21,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import memory_bound
+from autograder.jobfolder import MAX_RESULT_FILES, Job, is_result_name
 from autograder.limits import Limits
 
-RUNNER = Path(__file__).with_name("runner.py")
 SANDBOX_UID_BASE = 61000
-# The only files of job/out the trusted side reads (scoring.judge_job, grade._read_cells/_early_exit).
-RESULT_NAME = re.compile(r"^(\d{1,6}\.(npz|err)|cells\.json|events\.log|process\.txt|stdout\.txt|stderr\.txt)$")
-MAX_RESULT_FILES = 4096
 ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
@@ -78,16 +76,19 @@ def _bwrap(job: Path, uid: int | None, limits: Limits | None = None) -> list[str
                  if uid is not None else ["--unshare-all"])
     drop = (["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
              "--bounding-set=-all"] if uid is not None else [])
-    # /tmp is RAM: without a cap, files written there are memory outside RLIMIT_AS.
-    tmp_size = ["--size", str(limits.memory_mb * 2**20)] if limits and _bwrap_has_size() else []
-    return ["bwrap", "--die-with-parent", "--new-session", *isolation, "--clearenv", *env,
+    # /tmp is RAM, outside RLIMIT_AS and the watchdog's sum; half the memory bound keeps a full /tmp an
+    # ordinary "no space left" error rather than a sandbox stopped for memory.
+    tmp_size = ["--size", str(limits.memory_mb * 2**20 // 2)] if limits and _bwrap_has_size() else []
+    bwrap = shutil.which("bwrap") or "bwrap"  # found on the grader's PATH: the command runs with ENV's PATH
+    return [bwrap, "--die-with-parent", "--new-session", *isolation, "--clearenv", *env,
             # /tmp first: the course (and its venv) may itself live under /tmp, bound on top of it below
             *tmp_size, "--tmpfs", "/tmp", *_system_binds(), "--proc", "/proc", "--dev", "/dev",
             "--bind", str(job), "/job", "--chdir", "/job", "--", *drop]
 
 
-def _preexec(limits: Limits, uid: int | None, strong: bool):
+def _preexec(limits: Limits, uid: int | None, strong: bool, box: memory_bound.Box | memory_bound.Watchdog):
     def apply():
+        box.enter()  # first, while still root: every process of the sandbox is born in its cgroups
         mem = limits.memory_mb * 2**20
         for res, value in ((resource.RLIMIT_AS, mem), (resource.RLIMIT_FSIZE, limits.output_kb * 1024),
                            (resource.RLIMIT_NOFILE, limits.open_files), (resource.RLIMIT_CORE, 0),
@@ -116,28 +117,31 @@ def _world_reachable(path: Path) -> bool:
     return all(os.stat(p).st_mode & 0o001 for p in path.parents)
 
 
-def run_job(job: Path, limits: Limits, *, strong: bool, slot: int) -> RunOutcome:
-    """Run the runner on `job` and wait, killing the process tree on a time limit."""
+def run_job(job: Job, limits: Limits, *, strong: bool, slot: int,
+            bound: memory_bound.CgroupBound | memory_bound.WatchdogBound) -> RunOutcome:
+    """Run the runner on `job` and wait, killing the process tree on a time or memory limit."""
     uid = sandbox_uid(slot, strong)
     if uid is not None:
-        for path in [job, *job.rglob("*")]:
+        for path in [job.folder, *job.folder.rglob("*")]:
             os.chown(path, uid, uid)
-    inner_job = "/job" if strong else str(job)
-    command = [sys.executable, "-I", "-B", f"{inner_job}/runner.py", inner_job,
-               str(limits.seconds_per_call)]
+    command = [sys.executable, "-I", "-B", *job.runner_args("/job" if strong else str(job.folder))]
     if strong:
-        command = _bwrap(job, uid, limits) + command
+        command = _bwrap(job.folder, uid, limits) + command
     start = time.monotonic()
-    with open(job / "out" / "process.txt", "wb") as log:
-        proc = subprocess.Popen(command, cwd=job, env=ENV, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=_preexec(limits, uid, strong))
-        killed = _supervise(proc, job / "out" / "events.log", limits, start)
+    box = bound.box()
+    try:
+        with open(job.process_log, "wb") as log:
+            proc = subprocess.Popen(command, cwd=job.folder, env=ENV, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=_preexec(limits, uid, strong, box))
+            killed = _supervise(proc, job, limits, start, box)
+    finally:
+        box.close()
     _take_back_outputs(job, uid)
     return RunOutcome(killed, proc.returncode, time.monotonic() - start)
 
 
-def _take_back_outputs(job: Path, uid: int | None) -> None:
+def _take_back_outputs(job: Job, uid: int | None) -> None:
     """Replace job/out by a grader-owned copy holding only the regular files the grader reads.
 
     The submission owned job/ and job/out/ while it ran: it could leave symlinks there (to the hidden
@@ -147,9 +151,9 @@ def _take_back_outputs(job: Path, uid: int | None) -> None:
     checked to be a regular file on the open descriptor and copied into a fresh out/.
     """
     if uid is not None:
-        os.chown(job, 0, 0, follow_symlinks=False)
-        os.chmod(job, 0o755)
-    out, aside = job / "out", job / "out.untrusted"
+        os.chown(job.folder, 0, 0, follow_symlinks=False)
+        os.chmod(job.folder, 0o755)
+    out, aside = job.out, job.folder / "out.untrusted"
     try:
         os.rename(out, aside)
     except FileNotFoundError:
@@ -157,16 +161,16 @@ def _take_back_outputs(job: Path, uid: int | None) -> None:
     os.mkdir(out, 0o755)
     try:
         if not stat.S_ISDIR(os.lstat(aside).st_mode):
-            return _ensure_log(out)
+            return _ensure_log(job)
         entries = os.scandir(aside)
     except OSError:
-        return _ensure_log(out)
+        return _ensure_log(job)
     copied = 0
     with entries:
         for entry in entries:
             if copied >= MAX_RESULT_FILES:
                 break
-            if not RESULT_NAME.match(entry.name) or not entry.is_file(follow_symlinks=False):
+            if not is_result_name(entry.name) or not entry.is_file(follow_symlinks=False):
                 continue
             try:
                 fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -178,13 +182,13 @@ def _take_back_outputs(job: Path, uid: int | None) -> None:
                 with open(out / entry.name, "xb") as dst:
                     shutil.copyfileobj(src, dst)
             copied += 1
-    _ensure_log(out)
+    _ensure_log(job)
 
 
-def _ensure_log(out: Path) -> None:
-    """grade._early_exit reads process.txt unconditionally: a submission that deleted it must not
+def _ensure_log(job: Job) -> None:
+    """Job.early_exit reads the process log unconditionally: a submission that deleted it must not
     crash the batch."""
-    (out / "process.txt").touch()
+    job.process_log.touch()
 
 
 def _over_disk_quota(folder: Path, max_bytes: int, max_files: int = 10_000) -> bool:
@@ -206,13 +210,15 @@ def _over_disk_quota(folder: Path, max_bytes: int, max_files: int = 10_000) -> b
     return False
 
 
-def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: float) -> str:
+def _supervise(proc: subprocess.Popen, job: Job, limits: Limits, start: float,
+               box: memory_bound.Box | memory_bound.Watchdog) -> str:
     """Wait for the runner; kill its whole process group on the notebook limit, a stalled call,
-    or a job folder grown past the disk quota."""
-    last_size, last_change, last_disk_check = -1, start, start
+    a job folder grown past the disk quota, or its processes together past the memory limit."""
+    last_size, last_change, last_disk_check, last_memory_check = -1, start, start, start
+    over_memory = f"it used more than {limits.memory_mb} MB of memory (all its processes together)"
     while proc.poll() is None:
         now = time.monotonic()
-        size = events.stat().st_size if events.exists() else 0
+        size = job.events.stat().st_size if job.events.exists() else 0
         if size != last_size:
             last_size, last_change = size, now
         reason = ""
@@ -220,16 +226,21 @@ def _supervise(proc: subprocess.Popen, events: Path, limits: Limits, start: floa
             reason = f"the whole notebook ran past {limits.seconds_per_notebook:g} s"
         elif now - last_change > limits.seconds_per_call + 2:
             reason = f"a cell or test call ran past {limits.seconds_per_call:g} s and ignored the alarm"
+        elif now - last_memory_check > 0.05:
+            last_memory_check = now
+            if box.over_limit(proc.pid):
+                reason = over_memory
         elif now - last_disk_check > 0.25:
             last_disk_check = now
-            if _over_disk_quota(events.parent.parent, limits.disk_mb * 2**20):
+            if _over_disk_quota(job.folder, limits.disk_mb * 2**20):
                 reason = f"it wrote more than {limits.disk_mb} MiB (or 10,000 files) to its job folder"
         if reason:
             _kill_group(proc)
             return reason
         time.sleep(0.01)
     _kill_group(proc)  # leftovers a submission may have started in the background
-    return ""
+    # the kernel may have killed one of its processes for memory just before the runner ended
+    return over_memory if box.over_limit(proc.pid) else ""
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

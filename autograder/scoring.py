@@ -1,31 +1,41 @@
 """The trusted side of a test: build the cases, hand their inputs to the sandbox, judge the outputs.
 
 Reference outputs never leave this process. What comes back from the sandbox is read as plain
-data (`np.load(..., allow_pickle=False)`, size-capped JSON) and judged here with this process's
-own NumPy, so nothing a submission does to its interpreter can change a score.
+data (`jobfolder.Job.result`: arrays without pickle, size-capped text) and judged here with this
+process's own NumPy, so nothing a submission does to its interpreter can change a score.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.util
-import json
-import zipfile
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from types import ModuleType
 
 from rnncourse.checking import Case, judge
 
-# assignment -> (module of visible cases, module of hidden cases)
-ASSIGNMENTS = {"rnn": ("rnncourse.cases.rnn", "autograder.hidden.rnn"),
-               "bptt": ("rnncourse.cases.bptt", "autograder.hidden.bptt"),
-               "lstm": ("rnncourse.cases.lstm", "autograder.hidden.lstm"),
-               "peephole": ("rnncourse.cases.peephole", "autograder.hidden.peephole"),
-               "gru": ("rnncourse.cases.gru", "autograder.hidden.gru"),
-               "capstone": ("rnncourse.cases.capstone", "autograder.hidden.capstone")}
-MAX_RESULT_BYTES = 8 * 2**20
+from autograder.jobfolder import Job
+
+ASSIGNMENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+VISIBLE, HIDDEN = "[visible check] ", "[hidden check] "  # the tag of a failed case's message
+# What a student's feedback may say about hidden checks (the instructor's results keep everything).
+HIDDEN_FEEDBACK = {"full": "each hidden check's label and shapes, and expected vs got where it is wrong",
+                   "counts": "only how many hidden checks passed",
+                   "none": "nothing about hidden checks (only the visible ones and the score)"}
+
+
+def case_modules(assignment: str) -> tuple[ModuleType, ModuleType]:
+    """An assignment's visible and hidden cases, found by name: rnncourse.cases.<name>, autograder.hidden.<name>."""
+    if not ASSIGNMENT_NAME.match(assignment):
+        raise ValueError(f"{assignment!r} is not an assignment name (lower-case letters, digits and _)")
+    names = (f"rnncourse.cases.{assignment}", f"autograder.hidden.{assignment}")
+    missing = [n for n in names if importlib.util.find_spec(n) is None]
+    if missing:
+        raise ValueError(f"no assignment {assignment!r}: {' and '.join(missing)} not found")
+    return tuple(importlib.import_module(n) for n in names)
 
 
 @dataclass
@@ -45,7 +55,9 @@ class TestResult:
     score: float
     passed: int
     total: int
-    messages: list[str] = field(default_factory=list)
+    hidden_passed: int
+    hidden_total: int
+    messages: list[str] = field(default_factory=list)  # one per failed case, tagged VISIBLE or HIDDEN
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -53,7 +65,7 @@ class TestResult:
 
 def load_specs(assignment: str, points: dict[str, float]) -> list[TestSpec]:
     """The tests of an assignment: visible then hidden cases of every graded test cell."""
-    visible_mod, hidden_mod = (importlib.import_module(m) for m in ASSIGNMENTS[assignment])
+    visible_mod, hidden_mod = case_modules(assignment)
     specs = []
     for test_id, pts in points.items():
         hidden = hidden_mod.hidden_cases(test_id)
@@ -61,73 +73,76 @@ def load_specs(assignment: str, points: dict[str, float]) -> list[TestSpec]:
     return specs
 
 
-def spec_fingerprint(assignment: str) -> str:
-    """Hash of the grader's and the tests' code: cached results count only while it is unchanged."""
+def _course_imports(path: Path, package: str) -> set[str]:
+    """Modules of this course (rnncourse, autograder) that the module in `path` imports by name."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level \
+                else node.module
+            found |= {base} | {f"{base}.{a.name}" for a in node.names}  # `from pkg import module`
+    return {n for n in found if n.split(".")[0] in ("rnncourse", "autograder")}
+
+
+def _import_closure(names: list[str]) -> list[Path]:
+    """The source files of these modules, their packages and every course module they import, transitively."""
+    files, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        for n in [".".join(parts[:i]) for i in range(1, len(parts))] + [name]:  # packages run their __init__
+            try:
+                spec = importlib.util.find_spec(n)
+            except ImportError:  # `from module import name`: a name, not a submodule
+                continue
+            if spec is None or spec.origin is None or Path(spec.origin) in files:
+                continue
+            files.add(Path(spec.origin))
+            package = n if spec.submodule_search_locations else n.rpartition(".")[0]
+            todo += _course_imports(Path(spec.origin), package)
+    return sorted(files)
+
+
+def spec_fingerprint(assignment: str, notebooks: list[Path]) -> str:
+    """Hash of what judging depends on: the grader's own modules, the assignment's case modules with every course
+    module they import (checking, oracles, ...), and its `notebooks` (source, release). Cached results count only
+    while it is unchanged; a change elsewhere (plotting, another assignment) keeps them."""
+    grader = sorted(Path(__file__).parent.glob("*.py"))
+    cases = _import_closure([f"rnncourse.cases.{assignment}", f"autograder.hidden.{assignment}"])
     h = hashlib.sha256(assignment.encode())
-    for package in ("autograder", "rnncourse"):
-        folder = Path(importlib.util.find_spec(package).origin).parent
-        for path in sorted(folder.rglob("*.py")):
-            h.update(path.read_bytes())
+    for path in [*grader, *cases, *notebooks]:
+        h.update(str(path.name).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
-def write_calls(specs: list[TestSpec], job: Path) -> None:
-    """Save every case's inputs as .npz (no pickle) and the list of calls for the runner."""
-    (job / "inputs").mkdir()
-    calls = []
-    for n, case in enumerate(c for s in specs for c in s.cases):
-        args = case.call_args()
-        flat = [x for a in args for x in (a if isinstance(a, list) else [a])]
-        np.savez(job / "inputs" / f"{n}.npz", *flat)
-        layout = [len(a) if isinstance(a, list) else -1 for a in args]  # -1: one array, n: a list of n
-        calls.append({"case": n, "func": case.func, "inputs": f"inputs/{n}.npz", "layout": layout})
-    (job / "calls.json").write_text(json.dumps(calls))
+def calls(specs: list[TestSpec]) -> list[tuple[str, list]]:
+    """(function name, arguments) of every case, in the order judge_job reads the results."""
+    return [(case.func, case.call_args()) for spec in specs for case in spec.cases]
 
 
-def _read_outputs(path: Path) -> list[np.ndarray] | str:
-    """The arrays of one result file, read without pickle and refused before loading when the
-    file, or what its zip members would unpack to, is larger than the grader accepts."""
-    too_big = "its output is larger than the grader accepts"
-    if path.stat().st_size > MAX_RESULT_BYTES:
-        return too_big
-    try:
-        with zipfile.ZipFile(path) as z:
-            if sum(info.file_size for info in z.infolist()) > MAX_RESULT_BYTES:
-                return too_big
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return "it returned something that is not a numeric array (objects are not accepted)"
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return [np.array(data[f"arr_{i}"]) for i in range(len(data.files))]
-    except Exception:  # noqa: BLE001 - whatever the sandbox wrote, an unreadable file is a wrong answer
-        return "it returned something that is not a numeric array (objects are not accepted)"
-
-
-def read_text(path: Path, limit: int = 4000) -> str:
-    with open(path, "rb") as f:
-        return f.read(limit).decode("utf-8", "replace")
-
-
-def judge_job(specs: list[TestSpec], job: Path, killed: str) -> list[TestResult]:
-    """Score every test from what the sandbox left in `job/out`."""
-    out, results, n = job / "out", [], 0
+def judge_job(specs: list[TestSpec], job: Job | None, killed: str) -> list[TestResult]:
+    """Score every test from what the sandbox left in the job folder (None: it never ran)."""
+    results, n = [], 0
     for spec in specs:
-        passed, messages = 0, []
+        passed, hidden_passed, messages = 0, 0, []
         for i, case in enumerate(spec.cases):
-            kind = "hidden" if i >= len(spec.cases) - spec.hidden else "visible"
-            npz, err = out / f"{n}.npz", out / f"{n}.err"
+            hidden = i >= len(spec.cases) - spec.hidden
+            got = job.result(n) if job else None
             n += 1
-            if npz.exists():
-                got = _read_outputs(npz)
-                problem = judge(case, got) if isinstance(got, list) else f"{case.describe()}: {got}."
-            elif err.exists():
-                problem = f"{case.describe()}: {read_text(err)}"
+            if isinstance(got, list):
+                problem = judge(case, got)
+            elif isinstance(got, str):
+                problem = f"{case.describe()}: {got}"
             else:
                 problem = f"{case.describe()}: no result ({killed or 'the submission process died'})."
             if problem is None:
                 passed += 1
+                hidden_passed += hidden
             else:
-                messages.append(f"[{kind} check] {problem}")
+                messages.append((HIDDEN if hidden else VISIBLE) + problem)
         score = round(spec.points * passed / len(spec.cases), 2)
-        results.append(TestResult(spec.test_id, spec.points, score, passed, len(spec.cases), messages))
+        results.append(TestResult(spec.test_id, spec.points, score, passed, len(spec.cases), hidden_passed,
+                                  spec.hidden, messages))
     return results

@@ -3,6 +3,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.intake import is_test_cell
+
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 
 
@@ -10,7 +12,6 @@ def solution_namespace(name: str) -> dict:
     """Run every code cell of `solutions/<name>/<name>.ipynb` except its test cells; return the names defined."""
     ns: dict = {}
     for cell in nbformat.read(SOLUTIONS / name / f"{name}.ipynb", as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and not (meta.get("grade") and not meta.get("solution")):
+        if cell.cell_type == "code" and not is_test_cell(cell):
             exec(cell.source, ns)
     return ns

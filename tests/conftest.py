@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SESSION_START = time.time()
 BIN = Path(sys.executable).parent
 FIXTURE_CLASS = ROOT / "tests" / "fixtures" / "class_rnn"
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())  # an assignment is a folder there
 
 
 def env() -> dict[str, str]:

@@ -1,6 +1,8 @@
 """`make grade` on the sample class: every student gets a recorded grade and a clear reason."""
 import csv
+import html
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,3 +95,60 @@ def test_kill_halfway_then_rerun_grades_everything_once(graded, tmp_path):
     with open(work / "grades" / "grades.csv") as f:
         ids = [r["student_id"] for r in csv.DictReader(f)]
     assert sorted(ids) == sorted(full)
+
+
+def test_cache_fingerprint_covers_what_judging_depends_on_and_nothing_else(tmp_path):
+    from autograder import scoring
+    files = {p.relative_to(ROOT).as_posix() for p in scoring._import_closure(["rnncourse.cases.peephole",
+                                                                              "autograder.hidden.peephole"])}
+    assert {"rnncourse/checking.py", "rnncourse/oracles.py", "rnncourse/gradcheck.py", "rnncourse/cases/lstm.py",
+            "rnncourse/cases/peephole.py", "autograder/hidden/peephole.py"} <= files
+    assert not files & {"rnncourse/plotting.py", "rnncourse/training.py", "autograder/hidden/lstm.py"}
+    notebook = tmp_path / "peephole.ipynb"
+    notebook.write_text("{}")
+    before = scoring.spec_fingerprint("peephole", [notebook])
+    notebook.write_text('{"cells": []}')
+    assert scoring.spec_fingerprint("peephole", [notebook]) != before
+
+
+# ------------------------------------------------------------------ what feedback says about hidden checks
+HIDDEN_LABEL = "[B=3, D=7, H=5]"   # a hidden case of test_rnn_step_forward (autograder/hidden/rnn.py)
+VISIBLE_LABEL = "[B=2, D=3, H=4]"  # its visible case (rnncourse/cases/rnn.py)
+
+
+@pytest.fixture(scope="module")
+def feedback_by_setting(tmp_path_factory):
+    """dave (the tanh is missing: every check of rnn_step_forward fails) graded with each --hidden-feedback, into
+    one work folder: the sandbox runs once, later settings rewrite the feedback from the cached results."""
+    base = tmp_path_factory.mktemp("hidden-feedback")
+    shutil.copytree(FIXTURE_CLASS / "dave", base / "class" / "dave")
+    out = {}
+    for setting in ("full", "counts", "none"):
+        run = grade(base / "class", base / "work", "--hidden-feedback", setting)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+        feedback = html.unescape((base / "work" / "feedback" / "dave" / "rnn" / "rnn.html").read_text())
+        out[setting] = run, feedback, results(base / "work")["dave"]
+    return out, base / "work"
+
+
+@pytest.mark.parametrize("setting, shown, not_shown", [
+    ("full", ["0 of 5 checks passed: 0 / 2 points", "[hidden check]", HIDDEN_LABEL, VISIBLE_LABEL], []),
+    ("counts", ["0 of 1 visible checks passed, 0 of 4 hidden checks passed: 0 / 2 points", VISIBLE_LABEL],
+     ["[hidden check]", HIDDEN_LABEL]),
+    ("none", ["0 of 1 visible checks passed: 0 / 2 points", VISIBLE_LABEL],
+     ["[hidden check]", HIDDEN_LABEL, "hidden checks passed"]),
+])
+def test_hidden_feedback_setting(feedback_by_setting, setting, shown, not_shown):
+    _, feedback, report = feedback_by_setting[0][setting]
+    assert [s for s in shown if s not in feedback] == []
+    assert [s for s in not_shown if s in feedback] == []
+    assert report["score"] == 2 and any(HIDDEN_LABEL in m for m in report["tests"]["test_rnn_step_forward"]["messages"])
+
+
+def test_library_warnings_go_to_the_grading_log_not_the_terminal(feedback_by_setting):
+    """nbgrader's SQLAlchemy warnings (`SAWarning: Object of type <SubmittedAssignment> not in session`)."""
+    runs, work = feedback_by_setting
+    first = runs["full"][0]
+    assert "Warning" not in first.stdout + first.stderr, first.stderr
+    assert "Graded: 1. Need attention: 0." in " ".join(first.stdout.split())
+    assert "SAWarning" in (work / "reports" / "rnn-grading.log").read_text()

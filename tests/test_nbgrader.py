@@ -6,7 +6,7 @@ import shutil
 import nbformat
 import pytest
 
-from conftest import BIN, ROOT, answer_sources, nbgrader
+from conftest import ASSIGNMENTS, ROOT, answer_sources, nbgrader
 
 
 def _overrides(tmp):
@@ -20,9 +20,6 @@ def _overrides(tmp):
 def _cells(path):
     nb = json.loads(path.read_text())
     return [(c["cell_type"], c["source"], c["metadata"]) for c in nb["cells"]]
-
-
-ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
 
 
 @pytest.fixture(scope="module")

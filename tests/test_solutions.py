@@ -3,8 +3,9 @@ import nbformat
 import numpy as np
 import pytest
 
+from autograder.intake import is_test_cell
 from autograder.solutions import solution_namespace
-from conftest import ROOT
+from conftest import ASSIGNMENTS, ROOT
 from rnncourse.gradcheck import check_gradients, numerical_gradient, relative_error, worst_entry
 
 
@@ -72,12 +73,11 @@ def _scaled(out):
     return np.asarray(out) * 1.01
 
 
-@pytest.mark.parametrize("name", ["rnn", "bptt", "lstm", "peephole", "gru", "capstone"])
+@pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_visible_tests_pass_on_the_solution_and_catch_a_wrong_answer(name, capsys):
     """The release's test cells, as a student runs them, on the reference answers and on broken ones."""
     release = nbformat.read(ROOT / "exercises" / name / f"{name}.ipynb", as_version=4)
-    tests = [c.source for c in release.cells
-             if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")]
+    tests = [c.source for c in release.cells if is_test_cell(c)]
     ns = solution_namespace(name)
     for source in tests:
         exec(source, ns)

@@ -28,6 +28,8 @@ from typing import Callable
 
 import nbformat
 
+from autograder.intake import is_test_cell
+
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT / "exercises" / "rnn" / "rnn.ipynb"
 SOLUTION = ROOT / "solutions" / "rnn" / "rnn.ipynb"
@@ -340,6 +342,26 @@ def rnn_step_forward(x, h_prev, Wx, Wh, b):
 '''
 
 # --------------------------------------------------------------------------- the corpus
+def fork_hog(children: int = 8, mb: int = 120) -> str:
+    """Answer-cell code that forks `children` processes, each touching `mb` MB for a second (issue 15 saw 8 x 880 MB
+    take 4.3 GB of a 24 GB machine): each process stays far under RLIMIT_AS, only their sum is too much."""
+    return textwrap.dedent(f"""
+        import os, time
+        _children = []
+        for _ in range({children}):
+            _pid = os.fork()
+            if _pid == 0:
+                try:
+                    _held = b"x" * ({mb} * 2**20)
+                    time.sleep(1)
+                finally:
+                    os._exit(0)
+            _children.append(_pid)
+        for _pid in _children:
+            os.waitpid(_pid, 0)
+        """).strip("\n")
+
+
 def _code(label, desc, cell, code, **kw) -> Attack:
     return Attack(label, desc, cell, textwrap.dedent(code).strip("\n"), **kw)
 
@@ -401,7 +423,7 @@ ATTACKS: list[Attack] = [
         """, max_score=2, zero_tests=tuple(TEST_OF.values())),
     _code("p_fake_outputs", "write result files and 'done' in /job/out itself (forged result channel)", STEP, """
         import json, os
-        calls = json.load(open("/job/calls.json"))
+        calls = json.load(open("/job/job.json"))["calls"]
         for c in calls:
             with np.load("/job/" + c["inputs"]) as d:
                 args = [d["arr_%d" % i] for i in range(len(d.files))]
@@ -519,6 +541,9 @@ ATTACKS: list[Attack] = [
             def softmax_cross_entropy(logits, y, _w=_written):
                 raise RuntimeError("{mark}: wrote %d MiB into the sandbox's RAM-backed /tmp" % _w)
         """, exact_score=2),
+    _code("m_fork_children", "8 forked children each touching 120 MB: every process under RLIMIT_AS, together past "
+          "the memory bound", STEP, fork_hog(), exact_score=0, statuses=("needs attention",),
+          reason="used more than"),
     # ---- B4/15: processes
     _code("n_fork_bomb", "fork bomb: every process forks until refused, then sleeps (bounded: the pids "
           "limit and the PID namespace contain it)", STEP, """
@@ -571,7 +596,7 @@ ATTACKS: list[Attack] = [
     _code("l_symlink_out", "replace every result/log file in /job/out by a symlink to host secrets "
           "(hidden tests, solutions, /etc/shadow), then exit", STEP, """
         import json, os
-        n = len(json.load(open("/job/calls.json")))
+        n = len(json.load(open("/job/job.json"))["calls"])
         targets = ["{root}/autograder/hidden/rnn.py", "{root}/solutions/rnn/rnn.ipynb", "/etc/shadow"]
         for i in range(n):
             for ext in (".err", ".npz"):
@@ -597,7 +622,7 @@ ATTACKS: list[Attack] = [
     _code("l_fifo_out", "FIFOs in place of the result and log files (a reader that opens them would hang)",
           STEP, """
         import json, os
-        n = len(json.load(open("/job/calls.json")))
+        n = len(json.load(open("/job/job.json"))["calls"])
         for i in range(n):
             os.mkfifo("/job/out/%d.err" % i)
         for name in ("process.txt", "cells.json", "events.log"):
@@ -644,20 +669,15 @@ def _s_v3(a, folder, ctx):
     _write_text(folder, nbformat.writes(nb3, version=3))
 
 
-def _is_test(c):
-    m = c.metadata.get("nbgrader", {})
-    return c.cell_type == "code" and m.get("grade") and not m.get("solution")
-
-
 def _s_deleted_tests(a, folder, ctx):
     nb = _wrong_nb()
-    nb.cells = [c for c in nb.cells if not _is_test(c)]
+    nb.cells = [c for c in nb.cells if not is_test_cell(c)]
     write_nb(nb, folder / NAME)
 
 
 def _s_duplicated_test(a, folder, ctx):
     nb = _wrong_nb()
-    i = next(i for i, c in enumerate(nb.cells) if _is_test(c))
+    i = next(i for i, c in enumerate(nb.cells) if is_test_cell(c))
     nb.cells.insert(i + 1, copy.deepcopy(nb.cells[i]))
     nb.cells.append(copy.deepcopy(nb.cells[i]))
     write_nb(nb, folder / NAME)
@@ -680,7 +700,7 @@ def _s_duplicated_grade_id(a, folder, ctx):
 def _s_test_to_markdown(a, folder, ctx):
     nb = _wrong_nb()
     for i, c in enumerate(nb.cells):
-        if _is_test(c):
+        if is_test_cell(c):
             md = nbformat.v4.new_markdown_cell(c.source, metadata=c.metadata)
             nb.cells[i] = md
     write_nb(nb, folder / NAME)
