@@ -98,3 +98,10 @@ def test_forget_bias_is_set_before_training_and_only_for_the_lstm():
     assert torch.all(rnn.bias_ih_l0[4:8] == 1.0) and torch.all(rnn.bias_hh_l0[4:8] == 0.0)
     with pytest.raises(ValueError):
         train_adding("gru", 5, steps=0, forget_bias=1.0)
+
+
+def test_a_fixed_training_set_is_all_the_data_the_model_sees():
+    # one sequence repeated: the model can fit it far better than it fits held-out sequences
+    small = train_adding("gru", 5, hidden=16, steps=150, seed=0, train_size=1)
+    assert small["losses"][-1] < 1e-3 < small["final_mse"]
+    assert train_adding("gru", 5, hidden=16, steps=150, seed=0)["losses"][-1] > small["losses"][-1]
