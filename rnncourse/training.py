@@ -93,10 +93,12 @@ def evaluate_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def train_adding(kind: str, T: int, *, hidden: int = 32, steps: int = 400, batch: int = 64, lr: float = 1e-2,
                  clip: float | None = 1.0, seed: int = 0, device: str | torch.device = "cpu",
                  init: str = "default", test_size: int = 1000, test_seed: int = 12345,
-                 eval_every: int = 0, forget_bias: float | None = None) -> dict:
+                 eval_every: int = 0, forget_bias: float | None = None, train_size: int | None = None) -> dict:
     """Train a `SequenceRegressor` of this `kind` on the adding problem of length `T` with Adam.
 
-    Each step draws a fresh batch; `clip` (None for no clipping) is the max global gradient norm.
+    Each step draws a fresh batch, or, with `train_size`, a batch drawn (with replacement) from one fixed
+    training set of that many sequences, to measure what the amount of data does; `clip` (None for no
+    clipping) is the max global gradient norm.
     The held-out batch depends only on `T` and `test_seed`, so runs with different seeds are compared on
     the same sequences. `forget_bias` (LSTM only) sets the forget gate's bias before training
     (PyTorch's block f of i, f, g, o: `bias_ih` to the value, `bias_hh` to 0). Returns a dict with:
@@ -122,11 +124,17 @@ def train_adding(kind: str, T: int, *, hidden: int = 32, steps: int = 400, batch
             model.rnn.bias_ih_l0[hidden:2 * hidden] = forget_bias
             model.rnn.bias_hh_l0[hidden:2 * hidden] = 0.0
     model.to(device)
+    if train_size is not None:
+        x_train, y_train = adding_problem(train_size, T, rng)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses, test_mse = [], []
     start = time.perf_counter()
     for step in range(1, steps + 1):
-        x, y = adding_problem(batch, T, rng)
+        if train_size is None:
+            x, y = adding_problem(batch, T, rng)
+        else:
+            pick = rng.integers(0, train_size, batch)
+            x, y = x_train[pick], y_train[pick]
         x = torch.as_tensor(x, dtype=torch.float32, device=device)
         y = torch.as_tensor(y, dtype=torch.float32, device=device)
         loss = torch.mean((model(x) - y) ** 2)

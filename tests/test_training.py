@@ -150,3 +150,10 @@ def test_a_run_another_process_is_training_is_left_for_later(tmp_path, monkeypat
     assert order == [free]
     runs = adding_runs([busy, free], steps=2, hidden=4)                 # the lock is free now: trained, then read
     assert order == [free, busy] and set(runs) == {busy, free}
+
+
+def test_a_fixed_training_set_is_all_the_data_the_model_sees():
+    # one sequence repeated: the model can fit it far better than it fits held-out sequences
+    small = train_adding("gru", 5, hidden=16, steps=150, seed=0, train_size=1)
+    assert small["losses"][-1] < 1e-3 < small["final_mse"]
+    assert train_adding("gru", 5, hidden=16, steps=150, seed=0)["losses"][-1] > small["losses"][-1]
