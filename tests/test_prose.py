@@ -38,6 +38,10 @@ ALLOWED: dict[str, set[str]] = {
                     "about 20", "about 3"},  # operations per step in each rung, counted from the code
     "gru.md": {"0.01", "0.04", "0.1", "0.5", "around 0"},  # settings; sigma(0); PyTorch's default biases
     "closing.md": set(),
+    "capstone.md": {"0.01", "0.02", "1.0", "0.7", "0.1",  # learning rates, the clip norm, temperatures
+                    "2.5", "about 5.7",  # a question's bits per character and 2 ** 2.5
+                    "around 2", "about 2",  # what good compressors of source code reach (literature)
+                    "roughly 11"},  # the solar cycle, in years
     "scaling_out.md": {"about 8", "1 hour"},  # 8 GPUs at best 8 times one; a paper's title
 }
 
