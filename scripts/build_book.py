@@ -48,6 +48,8 @@ def notebook_pages() -> list[Path]:
 def execute(path: str, nb) -> tuple[str, object, float, str | None]:
     """Run one notebook in its own folder, as jupyter-book would. Returns (path, executed nb, seconds, error)."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]
+    # torch.compile's cache, one per chapter: two kernels compiling into one shared cache at once have crashed it
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(ROOT / "_build" / "inductor" / Path(path).stem)
     result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=config["timeout"],
                                  allow_errors=config["allow_errors"], meta_override=True, record_timing=True)
     return path, result.nb, result.time, result.exc_string if result.err else None

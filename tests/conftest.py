@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,6 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SESSION_START = time.time()
+# torch.compile's cache, one per test process: processes compiling into one shared cache at once have crashed it
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR",
+                      str(Path(tempfile.gettempdir()) / f"rnncourse-inductor-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"))
 BIN = Path(sys.executable).parent
 FIXTURE_CLASS = ROOT / "tests" / "fixtures" / "class_rnn"
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())  # an assignment is a folder there
