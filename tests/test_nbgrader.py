@@ -6,7 +6,9 @@ import shutil
 import nbformat
 import pytest
 
-from conftest import BIN, ROOT, answer_sources, nbgrader
+from helpers import ROOT, answer_sources, nbgrader
+
+pytestmark = pytest.mark.integration
 
 
 def _overrides(tmp):

@@ -10,12 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT
+from helpers import ROOT
 from rnncourse import oracles
-from rnncourse.peephole_torch import (RUNGS, PeepholeLSTM, peephole_sequence, peephole_sequence_stacked,
-                                      timed_spike_task, train_timing)
+from rnncourse.peephole_torch import (
+    RUNGS,
+    PeepholeLSTM,
+    peephole_sequence,
+    peephole_sequence_stacked,
+    timed_spike_task,
+    train_timing,
+)
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("one_torch_thread")]
 
 
 def _book_arrays(seed, B=3, T=6, D=4, H=5):

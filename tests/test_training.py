@@ -6,8 +6,7 @@ import torch
 from rnncourse.tasks import ADDING_BASELINE_MSE, adding_problem
 from rnncourse.training import SequenceRegressor, train_adding
 
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.mark.parametrize("T", [2, 7, 10, 51])
