@@ -14,12 +14,13 @@ from helpers import BIN, BUILD, HTML, ROOT, ensure_node_deps, env
 
 
 def pytest_collection_modifyitems(config, items):
-    """A test without a tier would be left out of `make test-fast` and of every `-m` selection without anyone
-    noticing: refuse it."""
-    tiers = [line.split(":")[0].strip() for line in config.getini("markers")]
-    untiered = [item.nodeid for item in items if not any(item.get_closest_marker(t) for t in tiers)]
-    if untiered:
-        raise pytest.UsageError(f"tests without a tier marker ({', '.join(tiers)}): {', '.join(untiered[:10])}")
+    """Every test has exactly one tier: one without would be left out of `make test-fast` and of every `-m` selection
+    without anyone noticing, one with two would run in both (a module's mark adds to its functions' marks)."""
+    tiers = {line.split(":")[0].strip() for line in config.getini("markers")}
+    wrong = [f"{item.nodeid} {sorted(marks) or ''}" for item in items
+             if len(marks := {m.name for m in item.iter_markers()} & tiers) != 1]
+    if wrong:
+        raise pytest.UsageError(f"a test needs exactly one tier marker of {sorted(tiers)}: {', '.join(wrong[:10])}")
 
 
 @pytest.fixture(scope="session")
