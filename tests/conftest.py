@@ -5,6 +5,7 @@ import fcntl
 import json
 import os
 import subprocess
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -16,7 +17,8 @@ from helpers import BIN, BUILD, HTML, ROOT, ensure_node_deps, env
 def pytest_collection_modifyitems(config, items):
     """Every test has exactly one tier: one without would be left out of `make test-fast` and of every `-m` selection
     without anyone noticing, one with two would run in both (a module's mark adds to its functions' marks)."""
-    tiers = {line.split(":")[0].strip() for line in config.getini("markers")}
+    markers = tomllib.loads(config.inipath.read_text())["tool"]["pytest"]["ini_options"]["markers"]
+    tiers = {line.split(":")[0] for line in markers}   # pyproject.toml's markers (getini adds the plugins' too)
     wrong = [f"{item.nodeid} {sorted(marks) or ''}" for item in items
              if len(marks := {m.name for m in item.iter_markers()} & tiers) != 1]
     if wrong:
