@@ -46,15 +46,13 @@ The book itself is online; every chapter links its exercise notebook.
 
 ## Install (Linux, macOS, Windows; Python 3.11 or newer)
 
-In a terminal, in this folder (download it as a ZIP from {url}, branch `{branch}`, or `git clone --branch {branch}
-{url}`):
-
 ```
 python -m pip install .
 ```
 
-This installs JupyterLab, NumPy, PyTorch, Matplotlib and `rnncourse`, at the versions the course is tested with.
-A virtual environment keeps them apart from your other projects: first `python -m venv .venv`, then activate it
+Run it in a terminal, in this folder (a `git clone --branch {branch} {url}`, or the ZIP of branch `{branch}` that
+{url} offers). It installs JupyterLab, NumPy, PyTorch, Matplotlib and `rnncourse`, at the versions the course
+is tested with. A virtual environment keeps them apart from your other projects: first `python -m venv .venv`, then activate it
 (`source .venv/bin/activate` on Linux and macOS, `.venv\\Scripts\\activate` on Windows).
 On Linux without an NVIDIA GPU, add `--extra-index-url https://download.pytorch.org/whl/cpu` to get PyTorch's
 much smaller CPU build.
@@ -136,8 +134,9 @@ def build(out: Path = DEFAULT_OUT) -> Path:
     title = yaml.safe_load((ROOT / "_config.yml").read_text())["title"]
     (out / "README.md").write_text(README.format(title=title, url=url, branch=branch))
     (out / "pyproject.toml").write_text(pyproject())
-    (out / "binder").mkdir()   # Binder opens the chapters: the package with the book's extra
+    (out / "binder").mkdir()   # Binder opens the chapters: the package with the book's extra, the course's Python
     (out / "binder" / "requirements.txt").write_text(".[book]\n")
+    (out / "binder" / "runtime.txt").write_text("python-3.11\n")
     return out
 
 
