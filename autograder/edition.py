@@ -53,7 +53,8 @@ python -m pip install .
 Run it in a terminal, in this folder (a `git clone --branch {branch} {url}`, or the ZIP of branch `{branch}` that
 {url} offers). It installs JupyterLab, NumPy, PyTorch, Matplotlib and `rnncourse`, at the versions the course
 is tested with. A virtual environment keeps them apart from your other projects: first `python -m venv .venv`,
-then activate it (`source .venv/bin/activate` on Linux and macOS, `.venv\\Scripts\\activate` on Windows). On Linux without an NVIDIA GPU, add `--extra-index-url https://download.pytorch.org/whl/cpu` to get PyTorch's
+then activate it (`source .venv/bin/activate` on Linux and macOS, `.venv\\Scripts\\activate` on Windows).
+On Linux without an NVIDIA GPU, add `--extra-index-url https://download.pytorch.org/whl/cpu` to get PyTorch's
 much smaller CPU build.
 
 ## Do an exercise
