@@ -26,6 +26,23 @@ def _cells(path):
     return [(c["cell_type"], c["source"], c["metadata"]) for c in nb["cells"]]
 
 
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_release_is_in_sync_with_solutions(name, tmp_path):
+    run = nbgrader("generate_assignment", name, "--force", *_overrides(tmp_path))
+    assert run.returncode == 0, run.stderr[-2000:]
+    fresh, committed = (tmp_path / "release" / name / f"{name}.ipynb", ROOT / "exercises" / name / f"{name}.ipynb")
+    assert _cells(fresh) == _cells(committed), f"exercises/{name} is stale: run `make release ASSIGNMENT={name}`"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_release_has_no_solutions_or_hidden_tests(name):
+    source = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+    answers = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    text = (ROOT / "exercises" / name / f"{name}.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in text and "HIDDEN" not in text and "autograder.hidden" not in text
+    assert text.count("    raise NotImplementedError()") == len(answers)
+
+
 def _graded_test_cells(nb) -> list:
     return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
             and not c.metadata["nbgrader"].get("solution")]
