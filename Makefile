@@ -9,13 +9,14 @@ SUBMISSIONS ?= tests/fixtures/class_rnn
 # What grading feedback says about hidden checks: full (labels, expected vs got), counts or none.
 HIDDEN_FEEDBACK ?= full
 
-.PHONY: setup system-deps book test lab release grade bench-grader publish clean
+.PHONY: setup system-deps book test test-fast lint lab release grade bench-grader student-edition publish-student \
+        publish clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.txt
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q --no-deps -e .   # rnncourse, autograder, benchmarks and the rnn-grade command
 	touch $(STAMP)
 
 ## The book's front-end packages, pinned in tests/browser/package-lock.json: MathJax (Sphinx copies it into
@@ -39,9 +40,17 @@ book: setup
 	$(BIN)/python scripts/build_book.py
 	@echo "Book: file://$(CURDIR)/_build/html/index.html"
 
-## Set everything up and run the whole test suite.
-test: setup system-deps
+## Set everything up, lint, and run the whole test suite.
+test: setup system-deps lint
 	$(BIN)/python -m pytest -n auto
+
+## The unit tier alone (tests marked `unit`): under a minute, for the edit-test loop.
+test-fast: setup
+	$(BIN)/python -m pytest -m unit -q
+
+## ruff, configured in pyproject.toml.
+lint: setup
+	$(BIN)/ruff check .
 
 ## Open JupyterLab on the student release.
 lab: setup
@@ -59,9 +68,18 @@ grade: setup
 bench-grader: setup system-deps
 	$(BIN)/python benchmarks/grading.py
 
-## Build the book and push the HTML to the gh-pages branch of `origin` (GitHub Pages).
+## Write the public student edition (no solutions, hidden tests or grader) into _build/student-edition.
+student-edition: setup
+	$(BIN)/python -m autograder.edition _build/student-edition
+
+## ... and commit it to the public repository named by `repository:` in _config.yml.
+publish-student: setup
+	$(BIN)/python -m autograder.edition _build/student-edition --publish
+
+## Build the book and push the HTML to the gh-pages branch of the public repository (GitHub Pages).
 publish: book
-	$(BIN)/ghp-import --no-jekyll --push --force _build/html
+	$(BIN)/ghp-import --no-jekyll --push --force --remote "$$($(BIN)/python -m autograder.edition --repository)" \
+	    _build/html
 
 clean:
 	rm -rf _build autograder/gradebook.db* autograder/submitted autograder/autograded autograder/feedback autograder/results autograder/reports autograder/grades autograder/received autograder/release

@@ -3,7 +3,8 @@
 The chapters import the course's package (`rnncourse`) and scripts from the repository, and are written as
 MyST Markdown, which Colab cannot open. This extension
 - puts a first cell into every generated `_sources/**/*.ipynb` (the "download .ipynb" entry) that, when the
-  course package is not importable, clones the repository named in `_config.yml` and moves into it;
+  course package is not importable, clones the student edition named in `_config.yml` (`repository:`), installs
+  its package and moves into it;
 - points the Colab launch button at that .ipynb on the branch the book is published to (`make publish`
   pushes the HTML, `_sources` included, to `gh-pages`).
 Binder and JupyterHub start inside a clone of the repository and keep opening the MyST source.
@@ -16,26 +17,32 @@ SETUP_TAG = "standalone-setup"
 
 SETUP_CODE = '''\
 # Run this cell first if you opened this notebook on its own (Colab, a download): it fetches the course
-# ({url}, branch {branch}) and moves into it. Inside the course repository it does nothing.
-import importlib.util, os, subprocess, sys
+# ({url}, branch {branch}), installs its package and moves into it. Inside the course it does nothing.
+import importlib, importlib.util, os, subprocess, sys
 if importlib.util.find_spec("rnncourse") is None:
     if not os.path.isdir("{folder}"):
         subprocess.run(["git", "clone", "--depth", "1", "--branch", "{branch}", "{url}", "{folder}"], check=True)
+    # NumPy, PyTorch and Matplotlib are there (Colab): add the course's package alone, and myst-nb for glue()
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "./{folder}"], check=True)
+    if importlib.util.find_spec("myst_nb") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "{myst_nb}"], check=True)
+    importlib.invalidate_caches()
     os.chdir(os.path.join("{folder}", "{page_dir}"))
-    sys.path.insert(0, os.path.abspath("{up}"))
-    if importlib.util.find_spec("myst_nb") is None:  # for glue(); NumPy, PyTorch and Matplotlib are there
-        with open(os.path.join("{up}", "requirements.txt")) as f:
-            pins = [line.strip() for line in f if line.startswith("myst-nb==")]
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *pins], check=True)
 '''
 
 
-def setup_cell_source(url: str, branch: str, pagename: str) -> str:
-    """The first cell of a standalone chapter notebook, for the page `pagename` (e.g. 'chapters/rnn')."""
+def setup_cell_source(url: str, branch: str, pagename: str, myst_nb: str) -> str:
+    """The first cell of a standalone chapter notebook, for the page `pagename` (e.g. 'chapters/rnn');
+    `myst_nb` is the requirement it installs when myst-nb is missing (e.g. 'myst-nb==1.4.0')."""
     page_dir = str(PurePosixPath(pagename).parent)
-    up = "/".join([".."] * len(PurePosixPath(page_dir).parts)) if page_dir != "." else "."
     folder = urlparse(url).path.rstrip("/").split("/")[-1].removesuffix(".git") or "course"
-    return SETUP_CODE.format(url=url, branch=branch, folder=folder, page_dir=page_dir, up=up)
+    return SETUP_CODE.format(url=url, branch=branch, folder=folder, page_dir=page_dir, myst_nb=myst_nb)
+
+
+def myst_nb_pin(srcdir: str) -> str:
+    """myst-nb's line of the course's requirements.txt (its exact pin)."""
+    lines = (Path(srcdir) / "requirements.txt").read_text().splitlines()
+    return next(line.strip() for line in lines if line.startswith("myst-nb=="))
 
 
 def _repository(config) -> tuple[str, str]:
@@ -56,6 +63,7 @@ def add_setup_cells(app, exception):
     if exception is not None or app.builder.format != "html":
         return
     url, branch = _repository(app.config)
+    myst_nb = myst_nb_pin(app.srcdir)
     sources = Path(app.outdir) / "_sources"
     for path in sources.rglob("*.ipynb"):
         nb = json.loads(path.read_text())
@@ -63,7 +71,7 @@ def add_setup_cells(app, exception):
             continue
         pagename = path.relative_to(sources).with_suffix("").as_posix()
         cell = {"cell_type": "code", "execution_count": None, "outputs": [], "metadata": {"tags": [SETUP_TAG]},
-                "source": setup_cell_source(url, branch, pagename).splitlines(keepends=True)}
+                "source": setup_cell_source(url, branch, pagename, myst_nb).splitlines(keepends=True)}
         if (nb["nbformat"], nb["nbformat_minor"]) >= (4, 5):
             cell["id"] = SETUP_TAG
         nb["cells"].insert(0, cell)

@@ -73,7 +73,7 @@ def describe(exc):
 
 
 def without_magics(source):
-    return "\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l for l in source.splitlines())
+    return "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
 def main():

@@ -10,19 +10,16 @@ is `nbgrader autograde` alone, so the ratio understates the hardened grader's ad
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import answer_sources, grade, nbgrader  # noqa: E402
+import nbformat
 
-import nbformat  # noqa: E402
+from autograder.commands import ROOT, grade, nbgrader
+from autograder.solutions import answer_sources, with_answers
 
 
 def make_class(folder: Path, n: int) -> None:
@@ -33,12 +30,8 @@ def make_class(folder: Path, n: int) -> None:
     edits = [lambda s: s, lambda s: s.replace("np.tanh(x @ Wx + h_prev @ Wh + b)", "x @ Wx + h_prev @ Wh + b"),
              lambda s: s.replace("rnn_step_forward(x[:, t], h_t,", "rnn_step_forward(x[:, t], h0,"), None]
     for i in range(n):
-        nb = nbformat.from_dict(json.loads(json.dumps(release)))
         edit = edits[i % len(edits)]
-        for c in nb.cells:
-            gid = c.metadata.get("nbgrader", {}).get("grade_id")
-            if edit and gid in answers:
-                c.source = edit(answers[gid])
+        nb = with_answers(release, {gid: edit(code) for gid, code in answers.items()} if edit else {})
         (folder / f"s{i:03d}").mkdir(parents=True)
         nbformat.write(nb, folder / f"s{i:03d}" / "rnn.ipynb")
 
@@ -71,7 +64,8 @@ def main() -> None:
         assert run.returncode == 0, run.stderr[-2000:]
         plain = plain_nbgrader(tmp / "class", tmp / "plain")
     print(f"machine: {os.cpu_count()} cores; class of {n} submissions")
-    print(f"hardened grader (sandboxed, parallel, + feedback + CSV): {hardened:7.1f} s  {hardened / n:.3f} s/submission")
+    print(f"hardened grader (sandboxed, parallel, + feedback + CSV): {hardened:7.1f} s  "
+          f"{hardened / n:.3f} s/submission")
     print(f"plain nbgrader autograde (sequential, unsandboxed):      {plain:7.1f} s  {plain / n:.3f} s/submission")
     print(f"throughput ratio hardened / plain: {plain / hardened:.1f}x")
 

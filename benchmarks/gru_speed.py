@@ -26,17 +26,13 @@ import argparse
 import datetime
 import json
 import platform
-import sys
 from pathlib import Path
 from typing import Callable
 
 import torch
 from torch import nn
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-from rnncourse.devices import device_name, time_call  # noqa: E402
+from rnncourse.devices import device_name, time_call
 
 VARIANTS = ("nn_gru", "hand_eager", "hand_compiled")
 

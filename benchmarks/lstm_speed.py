@@ -26,7 +26,6 @@ import datetime
 import json
 import os
 import platform
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -34,8 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from rnncourse.devices import device_name, pick_device, time_call  # noqa: E402
+from rnncourse.devices import device_name, pick_device, time_call
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "float64": torch.float64}
 REFERENCE = "nn.LSTM"
@@ -244,7 +242,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--compile-mode", default="default",
                         help="torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune")
     parser.add_argument("--threads", type=int, default=0,
-                        help="torch CPU threads (0: PyTorch's default); 1 gives the steadiest numbers on a busy machine")
+                        help="torch CPU threads (0: PyTorch's default); 1 gives the steadiest numbers on a busy "
+                             "machine")
     parser.add_argument("--json", metavar="PATH", help="also write the results, with device, versions and date")
     return parser.parse_args(argv)
 

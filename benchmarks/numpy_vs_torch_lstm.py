@@ -31,15 +31,12 @@ import ctypes
 import functools
 import glob
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from rnncourse.devices import cpu_flags, time_call  # noqa: E402
+from rnncourse.devices import cpu_flags, time_call
 
 
 @functools.lru_cache(maxsize=1)

@@ -31,7 +31,6 @@ import math
 import os
 import platform
 import socket
-import sys
 import time
 from pathlib import Path
 
@@ -41,10 +40,9 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from rnncourse.devices import device_name  # noqa: E402
-from rnncourse.tasks import ADDING_BASELINE_MSE, adding_problem  # noqa: E402
-from rnncourse.training import SequenceRegressor, evaluate_mse  # noqa: E402
+from rnncourse.devices import device_name
+from rnncourse.tasks import ADDING_BASELINE_MSE, adding_problem
+from rnncourse.training import SequenceRegressor, evaluate_mse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

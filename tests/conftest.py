@@ -1,57 +1,35 @@
-"""Shared helpers: run the course's real commands (nbgrader, the grader) in throw-away folders."""
+"""The tests' fixtures, and the rule that every test names its tier (the markers in pyproject.toml)."""
 from __future__ import annotations
 
 import fcntl
 import json
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import BIN, BUILD, HTML, ROOT, WEAKER_CPU, ensure_node_deps, env
+
 SESSION_START = time.time()
 # torch.compile's cache, one per test process: processes compiling into one shared cache at once have crashed it
-os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR",
-                      str(Path(tempfile.gettempdir()) / f"rnncourse-inductor-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"))
-BIN = Path(sys.executable).parent
-FIXTURE_CLASS = ROOT / "tests" / "fixtures" / "class_rnn"
-ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())  # an assignment is a folder there
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path(tempfile.gettempdir()) /
+                                                     f"rnncourse-inductor-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"))
 
 
-def env() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(ROOT)}
-
-
-def grade(folder: Path, work: Path, *extra: str, assignment: str = "rnn") -> subprocess.CompletedProcess:
-    """The instructor's command, as `make grade` runs it, into its own work folder."""
-    return subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, str(folder),
-                           "--workdir", str(work), *extra], cwd=ROOT, env=env(), capture_output=True, text=True,
-                          timeout=900)
-
-
-def results(work: Path, assignment: str = "rnn") -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text()) for p in (work / "results" / assignment).glob("*.json")}
-
-
-def nbgrader(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "nbgrader"), *args], cwd=cwd, env=env(), capture_output=True, text=True,
-                          timeout=600)
-
-
-def answer_sources(nb) -> dict[str, str]:
-    """Answer-cell code of the solution notebook, without the nbgrader solution markers."""
-    out = {}
-    for c in nb.cells:
-        if c.metadata.get("nbgrader", {}).get("solution"):
-            lines = [l for l in c.source.splitlines() if "### BEGIN SOLUTION" not in l and "### END SOLUTION" not in l]
-            out[c.metadata["nbgrader"]["grade_id"]] = "\n".join(lines)
-    return out
+def pytest_collection_modifyitems(config, items):
+    """Every test has exactly one tier: one without would be left out of `make test-fast` and of every `-m` selection
+    without anyone noticing, one with two would run in both (a module's mark adds to its functions' marks)."""
+    markers = tomllib.loads(config.inipath.read_text())["tool"]["pytest"]["ini_options"]["markers"]
+    tiers = {line.split(":")[0] for line in markers}   # pyproject.toml's markers (getini adds the plugins' too)
+    wrong = [f"{item.nodeid} {sorted(marks) or ''}" for item in items
+             if len(marks := {m.name for m in item.iter_markers()} & tiers) != 1]
+    if wrong:
+        raise pytest.UsageError(f"a test needs exactly one tier marker of {sorted(tiers)}: {', '.join(wrong[:10])}")
 
 
 @pytest.fixture(scope="session")
@@ -62,30 +40,6 @@ def solution_nb():
 @pytest.fixture(scope="session")
 def release_nb():
     return nbformat.read(ROOT / "exercises" / "rnn" / "rnn.ipynb", as_version=4)
-
-
-# --- the built book, shared by tests/test_book.py and tests/test_browser.py -------------------------------------
-HTML = ROOT / "_build" / "html"
-BROWSER = ROOT / "tests" / "browser"
-BUILD = ["python", "scripts/build_book.py"]   # what `make book` runs
-# The book is built as a CPU without AVX-512 would build it: oneDNN and PyTorch's own kernels are capped at AVX2,
-# so a cell that needs newer instructions (bf16 autocast of an LSTM, say) fails here as it would there.
-WEAKER_CPU = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
-
-
-def ensure_node_deps() -> None:
-    """`npm ci` in tests/browser when its node_modules is missing or older than package(-lock).json, as `make setup`
-    does: the book serves MathJax from there (offline math) and the browser test drives Chromium with playwright-core."""
-    stamp = BROWSER / "node_modules" / ".package-lock.json"
-    newest = max((BROWSER / name).stat().st_mtime for name in ("package.json", "package-lock.json"))
-    if stamp.exists() and stamp.stat().st_mtime >= newest:
-        return
-    npm = shutil.which("npm")
-    assert npm, "npm (Node.js >= 20) is needed for the book's MathJax and the browser test: install Node.js"
-    run = subprocess.run([npm, "ci", "--prefix", str(BROWSER), "--no-audit", "--no-fund"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, "npm ci --prefix tests/browser failed:\n" + run.stdout[-2000:] + run.stderr[-2000:]
-    stamp.touch()
 
 
 @pytest.fixture(scope="session")

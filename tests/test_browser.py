@@ -24,7 +24,7 @@ import nbformat
 import pytest
 import yaml
 
-from conftest import BROWSER, ROOT, ensure_node_deps
+from helpers import BROWSER, ROOT, ensure_node_deps
 
 SHOTS = ROOT / ".artifacts" / "screenshots"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -75,9 +75,9 @@ def _chromium() -> str | None:
 
 
 CHROMIUM = _chromium()
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (Debian/Ubuntu: apt-get install chromium; `make system-deps` "
-                             "does it as root; or set CHROMIUM=/path/to/chrome)")
+                             "does it as root; or set CHROMIUM=/path/to/chrome)")]
 
 
 def built_pages(html: Path) -> list[str]:
@@ -281,4 +281,5 @@ def test_search_finds_the_chapter(report, term):
     assert "error" not in found, f"searching {term!r}: {found['error']}"
     assert not found["pageErrors"] and not found["consoleErrors"], found
     assert f"{doc}.html" in found["results"], \
-        f"typing {term!r} into the search box ({found['url']}) did not find {doc}: {found['summary']} {found['results']}"
+        f"typing {term!r} into the search box ({found['url']}) did not find {doc}: " \
+        f"{found['summary']} {found['results']}"

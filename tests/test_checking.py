@@ -5,6 +5,8 @@ import pytest
 from rnncourse.cases import lstm, rnn
 from rnncourse.checking import judge, run_cases
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(scope="module")
 def forward():
@@ -29,7 +31,8 @@ def test_reports_shape_and_hints_time_major(forward):
 
 
 def test_hint_for_state_not_carried(forward):
-    wrong = dict(forward.hints)["every step used h0 instead of the previous hidden state: carry h from step t-1 to step t."]
+    wrong = dict(forward.hints)[
+        "every step used h0 instead of the previous hidden state: carry h from step t-1 to step t."]
     assert "carry h" in judge(forward, list(wrong))
 
 

@@ -2,10 +2,13 @@
 import json
 import subprocess
 
+import pytest
 import torch
 
-from conftest import BIN, ROOT, env
+from helpers import BIN, ROOT, env
 from rnncourse.training import SequenceRegressor
+
+pytestmark = pytest.mark.integration
 
 SCRIPT = ROOT / "scripts" / "ddp_train.py"
 SMALL = ["--T", "20", "--hidden", "16", "--batch", "32", "--steps", "40", "--log-every", "10",

@@ -1,11 +1,13 @@
 """Every chapter's exercise through the real grader: solution full marks, blank zero, typical mistakes
 partial credit with a message that names the mistake."""
-import json
 
 import nbformat
 import pytest
 
-from conftest import ROOT, answer_sources, grade, results
+from autograder.solutions import answer_sources, with_answers
+from helpers import ROOT, grade, results
+
+pytestmark = pytest.mark.integration
 
 # assignment -> typical wrong answers: (student, answer cell, text(s) replaced, replacement(s), words of the hint)
 MISTAKES = {
@@ -25,7 +27,8 @@ MISTAKES = {
     "peephole": [("output_sees_old_cell", "peephole_lstm_step_forward", "p_o * c_next)", "p_o * c_prev)",
                   "the output gate looks at c_{t-1}"),
                  ("peephole_missing_in_dc", "peephole_lstm_step_backward",
-                  ("dc = dc_next + dh_next * o * (1 - tanh_c**2) + da_o * p_o", "dc_prev = dc * f + da_i * p_i + da_f * p_f"),
+                  ("dc = dc_next + dh_next * o * (1 - tanh_c**2) + da_o * p_o",
+                   "dc_prev = dc * f + da_i * p_i + da_f * p_f"),
                   ("dc = dc_next + dh_next * o * (1 - tanh_c**2)", "dc_prev = dc * f"), "misses the peephole terms")],
     "gru": [("z_swapped", "gru_step_forward", "(1 - z) * h_prev + z * n", "z * h_prev + (1 - z) * n",
              "z and 1 - z are swapped"),
@@ -56,15 +59,6 @@ MISTAKES = {
 }
 
 
-def _notebook(release, answers):
-    nb = nbformat.from_dict(json.loads(json.dumps(release)))
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    return nb
-
-
 @pytest.fixture(scope="module", params=sorted(MISTAKES))
 def graded(request, tmp_path_factory):
     name = request.param
@@ -80,7 +74,7 @@ def graded(request, tmp_path_factory):
         students[student] = {**answers, gid: source}
     for student, code in students.items():
         (folder / student).mkdir()
-        nbformat.write(_notebook(release, code), folder / student / f"{name}.ipynb")
+        nbformat.write(with_answers(release, code), folder / student / f"{name}.ipynb")
     work = tmp_path_factory.mktemp(f"work_{name}")
     run = grade(folder, work, assignment=name)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from conftest import FIXTURE_CLASS, ROOT, env, grade, results
+from helpers import FIXTURE_CLASS, ROOT, env, grade, results
+
+pytestmark = pytest.mark.integration
 
 LIMITS = ("--seconds-per-call", "2")
 

@@ -31,7 +31,7 @@ def _load_benchmark():
 gru_speed = _load_benchmark()
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("one_torch_thread")]
 
 
 def book_params(rng, D, H, scale=1.0, diagonal_un=False):

@@ -35,13 +35,15 @@ import nbformat
 import pytest
 import requests
 
-from conftest import BIN, ROOT, answer_sources, env, grade, results
+from autograder.solutions import answer_sources, with_answers
+from helpers import BIN, ROOT, env, grade, results
 
 HUB_DIR = ROOT / "jupyterhub"
 CHP = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
 NODE_MISSING = [tool for tool in ("node", "npm") if shutil.which(tool) is None and not (tool == "npm" and CHP.exists())]
-pytestmark = pytest.mark.skipif(bool(NODE_MISSING), reason=f"{' and '.join(NODE_MISSING)} not installed: the hub's "
-                                "proxy (configurable-http-proxy) runs on Node.js; install nodejs and npm")
+pytestmark = [pytest.mark.hub,
+              pytest.mark.skipif(bool(NODE_MISSING), reason=f"{' and '.join(NODE_MISSING)} not installed: the hub's "
+                                 "proxy (configurable-http-proxy) runs on Node.js; install nodejs and npm")]
 PASSWORD = "rnn-course-test-password"
 COURSE_ID, ASSIGNMENT = "rnn-course", "rnn"
 INSTRUCTOR, STUDENTS = "instructor", ("alice", "bob")
@@ -125,13 +127,8 @@ def hub(tmp_path_factory):
 
 def _solved(release: dict) -> dict:
     """The release notebook with the instructor's answers pasted into its answer cells."""
-    nb = nbformat.from_dict(release)
     answers = answer_sources(nbformat.read(ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and gid in answers:
-            cell.source = answers[gid]
-    return nb
+    return with_answers(release, answers)
 
 
 def test_a_term_on_the_hub(hub):

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT
+from benchmarks import lstm_speed, numpy_vs_torch_lstm
 
-sys.path.insert(0, str(ROOT))
-from benchmarks import lstm_speed, numpy_vs_torch_lstm  # noqa: E402
+pytestmark = pytest.mark.unit
 
 TINY = ["--batch", "2", "--seq-len", "3", "--input-size", "4", "--hidden-size", "5", "--repeat", "1",
         "--device", "cpu", "--no-compile", "--threads", "1"]

@@ -10,10 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT
+from helpers import ROOT
 from rnncourse import oracles
-from rnncourse.peephole_torch import (RUNGS, PeepholeLSTM, peephole_sequence, peephole_sequence_stacked,
-                                      timed_spike_task, train_timing)
+from rnncourse.peephole_torch import (
+    RUNGS,
+    PeepholeLSTM,
+    peephole_sequence,
+    peephole_sequence_stacked,
+    timed_spike_task,
+    train_timing,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -35,6 +41,7 @@ def _module_from(arrays, rung="hoisted"):
     return model, x, (h0, c0)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("rung", ["eager", "hoisted"])
 def test_module_equals_the_reference_peephole_lstm(rung):
     arrays = _book_arrays(0)
@@ -50,6 +57,7 @@ def test_module_equals_the_reference_peephole_lstm(rung):
     assert np.abs(plain - h.detach().numpy()).max() > 1e-2
 
 
+@pytest.mark.unit
 def test_output_gate_sees_the_new_cell_state():
     """The mistaken form (output gate looking at c_{t-1}) differs, and the module is not it."""
     arrays = _book_arrays(1)
@@ -58,6 +66,7 @@ def test_output_gate_sees_the_new_cell_state():
     assert (model(x, state)[0] - wrong_h).abs().max() > 1e-3
 
 
+@pytest.mark.unit
 def test_zero_peepholes_equal_nn_lstm_outputs_and_gradients():
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(4, 5, batch_first=True).double()
@@ -79,6 +88,7 @@ def test_zero_peepholes_equal_nn_lstm_outputs_and_gradients():
     torch.testing.assert_close(model.b.grad, lstm.bias_hh_l0.grad)
 
 
+@pytest.mark.unit
 def test_zero_peepholes_equal_the_books_lstm_mapping():
     """With the book's W, U, b and zero peepholes: Chapter 3's LSTM, nn.LSTMCell via torch_lstm_cell_from_numpy."""
     arrays = _book_arrays(2)
@@ -89,6 +99,7 @@ def test_zero_peepholes_equal_the_books_lstm_mapping():
     np.testing.assert_allclose(model(x, state)[0].detach().numpy(), ref["h"], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.integration   # compiles each rung (TorchScript, torch.compile): slow on a fresh cache
 def test_every_rung_equals_rung_one_in_float32():
     torch.manual_seed(3)
     model = PeepholeLSTM(4, 6, chunk=2)          # T = 5: chunks of 2, 2 and 1 steps
@@ -109,6 +120,7 @@ def test_every_rung_equals_rung_one_in_float32():
             torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6, msg=lambda m: f"rung {rung}: {m}")
 
 
+@pytest.mark.unit
 def test_bad_rung_and_bad_input_are_refused():
     with pytest.raises(ValueError, match="rung"):
         PeepholeLSTM(2, 3, rung="cudnn")
@@ -118,6 +130,7 @@ def test_bad_rung_and_bad_input_are_refused():
         PeepholeLSTM(2, 3)(torch.zeros(4, 2))
 
 
+@pytest.mark.unit
 def test_stacked_models_equal_one_module_each():
     torch.manual_seed(4)
     M, B, T, D, H = 3, 2, 5, 4, 6
@@ -130,6 +143,7 @@ def test_stacked_models_equal_one_module_each():
         torch.testing.assert_close(together[k], m(x[k], (h0[k], c0[k]))[0], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.unit
 def test_timed_spike_task_and_a_short_training_run():
     x, target = timed_spike_task(50, T=12, delay=7, rng=np.random.default_rng(0))
     assert x.shape == (50, 12, 1) and x.sum() == 50
@@ -154,6 +168,7 @@ def _ladder_script():
     return module
 
 
+@pytest.mark.unit
 def test_ladder_script_main_writes_timings_and_provenance(tmp_path, capsys):
     path = tmp_path / "ladder.json"
     result = _ladder_script().main(["--device", "cpu", "--batch", "2", "--seq-len", "3", "--input-size", "4",
@@ -176,6 +191,7 @@ def test_ladder_script_main_writes_timings_and_provenance(tmp_path, capsys):
     assert "tokens/s" in capsys.readouterr().out
 
 
+@pytest.mark.unit
 def test_ladder_script_rejects_unknown_dtype():
     with pytest.raises(SystemExit):
         _ladder_script().parse_args(["--dtypes", "float8"])

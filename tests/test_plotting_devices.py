@@ -11,6 +11,8 @@ import torch  # noqa: E402
 
 from rnncourse import devices, plotting  # noqa: E402
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def restore_rcparams():

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, env, grade, results
+from helpers import ROOT, env, grade, results
+from redteam import attacks as A
 
-sys.path.insert(0, str(Path(__file__).parent / "redteam"))
-import attacks as A  # noqa: E402
+pytestmark = pytest.mark.redteam
 
 LIMITS = ("--seconds-per-call", "2", "--seconds-per-notebook", "10", "--memory-mb", "768", "--processes", "16")
 SECONDS_PER_NOTEBOOK = 10
@@ -50,7 +50,7 @@ def course_snapshot() -> dict:
 def sandbox_processes() -> list[str]:
     """Processes of the sandbox uids older than any submission may live (other gradings may be running)."""
     out = subprocess.run(["ps", "-eo", "uid=,etimes=,pid=,args="], capture_output=True, text=True).stdout
-    rows = [l.split(None, 3) for l in out.splitlines()]
+    rows = [line.split(None, 3) for line in out.splitlines()]
     return [" ".join(r) for r in rows if len(r) >= 3 and 61000 <= int(r[0]) < 61100 and int(r[1]) > 120]
 
 
@@ -303,7 +303,9 @@ def test_regression_fifo_notebook_does_not_hang(tmp_path):
 
 def test_regression_lone_surrogate_does_not_break_the_batch(tmp_path):
     import nbformat
-    from autograder import grade as grade_mod, intake
+
+    from autograder import grade as grade_mod
+    from autograder import intake
     nb = A.notebook_with(A.wrong_answers())
     A.answer_cell(nb, A.STEP).source += "\n# \ud800"
     path = tmp_path / "rnn.ipynb"

@@ -2,7 +2,11 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 from autograder import sandbox
+
+pytestmark = pytest.mark.unit
 
 
 def test_tmp_is_mounted_before_the_python_installation(tmp_path):

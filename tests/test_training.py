@@ -8,8 +8,7 @@ from rnncourse.tasks import ADDING_BASELINE_MSE, adding_problem
 from rnncourse.training import (RUNS_ENV, TOLERANCE, SequenceRegressor, adding_runs, evaluate, learned,
                                 train_adding)
 
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.mark.parametrize("T", [2, 7, 10, 51])

@@ -89,7 +89,8 @@ def forward_case(label, B, T, D, H, seed, *, scale=1.0, zero_state=False, dtype=
     rng = np.random.default_rng(seed)
     arrays = _inputs(rng, B, 1 if step else T, D, H, scale, zero_state)
     ref = oracles.lstm_reference(*arrays)
-    hints = tuple((text, _variant_states(arrays, **m)) for text, m in FORWARD_MISTAKES if not (step and "carried" in text))
+    hints = tuple((text, _variant_states(arrays, **m)) for text, m in FORWARD_MISTAKES
+                  if not (step and "carried" in text))
     cast = [a.astype(dtype) for a in arrays]
     if step:
         names = ("x", "h_prev", "c_prev", "W", "U", "b")

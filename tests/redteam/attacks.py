@@ -18,8 +18,6 @@ class through the real command (`python -m autograder grade rnn ...`) and checks
 from __future__ import annotations
 
 import copy
-import json
-import os
 import sys
 import textwrap
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from typing import Callable
 import nbformat
 
 from autograder.intake import is_test_cell
+from autograder.solutions import answer_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT / "exercises" / "rnn" / "rnn.ipynb"
@@ -77,14 +76,7 @@ def release_nb():
 
 
 def solution_answers() -> dict[str, str]:
-    nb = nbformat.read(SOLUTION, as_version=4)
-    out = {}
-    for c in nb.cells:
-        meta = c.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            lines = [l for l in c.source.splitlines() if "### BEGIN SOLUTION" not in l and "### END SOLUTION" not in l]
-            out[meta["grade_id"]] = "\n".join(lines)
-    return out
+    return answer_sources(nbformat.read(SOLUTION, as_version=4))
 
 
 def wrong_answers() -> dict[str, str]:
