@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from rnncourse.checking import Case, judge
-
 from autograder.jobfolder import Job
+from rnncourse.checking import Case, judge
 
 ASSIGNMENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 VISIBLE, HIDDEN = "[visible check] ", "[hidden check] "  # the tag of a failed case's message

@@ -117,8 +117,8 @@ def peephole_lstm_torch(x, h0, c0, W, U, b, p_i, p_f, p_o, *, output_sees_old_ce
     """The peephole LSTM (Gers and Schmidhuber, 2000) in torch ops; PyTorch has no built-in one.
 
     i = σ(a_i + p_i ⊙ c_{t-1}), f = σ(a_f + p_f ⊙ c_{t-1}), o = σ(a_o + p_o ⊙ c_t), gate blocks of
-    the pre-activation a = x W + h U + b in the order i, f, g, o. Returns h, c of shape (B, T, H). The two flags switch on
-    typical mistakes (for hints): the output gate reading c_{t-1}, and no gradient through the peepholes'
+    the pre-activation a = x W + h U + b in the order i, f, g, o. Returns h, c of shape (B, T, H). The two flags
+    switch on typical mistakes (for hints): the output gate reading c_{t-1}, and no gradient through the peepholes'
     view of the cell state.
     """
     H = h0.shape[1]

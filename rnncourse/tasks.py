@@ -33,7 +33,7 @@ ADDING_BASELINE_MSE = 1 / 6
 def sunspots() -> tuple[np.ndarray, np.ndarray]:
     """Yearly mean sunspot numbers 1700-2008, (years (309,), numbers (309,)), from NOAA's National Geophysical
     Data Center as bundled with statsmodels (`statsmodels.datasets.sunspots`, public domain)."""
-    from statsmodels.datasets import sunspots as dataset   # here, not at the top: only one chapter needs it
+    from statsmodels.datasets import sunspots as dataset  # here, not at the top: only one chapter needs it
 
     frame = dataset.load_pandas().data
     return frame["YEAR"].to_numpy(dtype=int), frame["SUNACTIVITY"].to_numpy(dtype=float)

@@ -17,8 +17,8 @@ from helpers import BIN, BUILD, HTML, ROOT, WEAKER_CPU, ensure_node_deps, env
 
 SESSION_START = time.time()
 # torch.compile's cache, one per test process: processes compiling into one shared cache at once have crashed it
-os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path(tempfile.gettempdir()) /
-                                                     f"rnncourse-inductor-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"))
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path(tempfile.gettempdir()) / f"rnncourse-inductor-{WORKER}"))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -15,6 +15,8 @@ from rnncourse.tasks import sliding_windows, sunspots
 from rnncourse.training import train_forecaster
 
 
+
+@pytest.mark.unit
 def test_numpy_rnn_matches_pytorch_forward_and_gradients():
     rng = np.random.default_rng(0)
     B, T, D, H = 3, 6, 4, 5
@@ -31,6 +33,7 @@ def test_numpy_rnn_matches_pytorch_forward_and_gradients():
         np.testing.assert_allclose(mine, theirs, rtol=1e-12)
 
 
+@pytest.mark.unit
 def test_tbptt_step_matches_autograd_and_carries_the_state():
     rng = np.random.default_rng(1)
     params = char_lm.init_params(6, rng, vocab=7)
@@ -49,6 +52,7 @@ def test_tbptt_step_matches_autograd_and_carries_the_state():
     np.testing.assert_allclose(h_two, h_once, rtol=1e-12)
 
 
+@pytest.mark.unit
 def test_numpy_adam_matches_torch():
     rng = np.random.default_rng(2)
     p = [rng.normal(size=(3, 2)), rng.normal(size=2)]
@@ -64,6 +68,7 @@ def test_numpy_adam_matches_torch():
         np.testing.assert_allclose(a, t.detach().numpy(), rtol=1e-10)
 
 
+@pytest.mark.unit
 def test_stream_chunks_continue_rows_and_restart():
     ids = np.arange(2 * 13)
     chunks = text.stream_chunks(ids, batch=2, chunk=4)
@@ -75,12 +80,14 @@ def test_stream_chunks_continue_rows_and_restart():
     np.testing.assert_array_equal(seen[3][0], seen[0][0])
 
 
+@pytest.mark.unit
 def test_text_round_trip_and_corpus():
     assert text.decode(text.encode("def f(x):\n    return 'é'")) == "def f(x):\n    return '?'"
     train, held_out = text.corpus()
     assert len(train) > 100_000 and len(held_out) > 5_000 and "def " in held_out
 
 
+@pytest.mark.unit
 def test_sample_next_draws_like_the_reference_and_sharpens_with_temperature():
     rng = np.random.default_rng(3)
     logits = rng.normal(0, 2, (8, 6))
@@ -95,6 +102,7 @@ def test_sample_next_draws_like_the_reference_and_sharpens_with_temperature():
     assert char_lm.sample_next(np.array([1000.0, 0.0]), 0.01, rng) == (pytest.approx(np.array([1.0, 0.0])), 0)
 
 
+@pytest.mark.unit
 def test_source_features():
     source = 'def f(a, b=(1, 2)):\n    s = "x(y"  # (\n    return s\n'
     f = text.source_features(source)
@@ -105,6 +113,7 @@ def test_source_features():
     assert f["column"][at("return") + 2] == 6
 
 
+@pytest.mark.unit
 def test_numpy_and_torch_rnn_models_agree_on_the_same_weights():
     """The NumPy model and `CharModel("rnn")` with its weights (float32): same bits per character, same logits."""
     rng = np.random.default_rng(4)
@@ -124,6 +133,7 @@ def test_numpy_and_torch_rnn_models_agree_on_the_same_weights():
         np.testing.assert_allclose(numpy_reader(int(ch)), torch_reader(int(ch)), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kind", ["numpy", "lstm"])
 def test_train_char_lm_learns_and_reports(kind, one_torch_thread):
     train_ids, held_out_ids = text.encode("for i in range(10):\n    print(i)\n" * 40), text.encode("print(i)\n" * 5)
@@ -134,6 +144,7 @@ def test_train_char_lm_learns_and_reports(kind, one_torch_thread):
     assert run["seconds"] > 0 and run["parameters"] > 0
 
 
+@pytest.mark.integration
 def test_long_run_script_writes_what_the_chapter_reads(tmp_path):
     out = tmp_path / "long.json"
     run = subprocess.run([sys.executable, "scripts/char_lm_long.py", "--steps", "4", "--hidden", "8", "--batch", "4",
@@ -146,6 +157,7 @@ def test_long_run_script_writes_what_the_chapter_reads(tmp_path):
         assert [s for s, _ in model["valid"]] == [2, 4] and model["samples"][-1][0] == 4
 
 
+@pytest.mark.unit
 def test_sunspots_and_windows():
     years, spots = sunspots()
     assert (years[0], years[-1], len(spots)) == (1700, 2008, 309) and spots.min() >= 0
@@ -154,6 +166,7 @@ def test_sunspots_and_windows():
     np.testing.assert_array_equal(y, [3, 4, 5])
 
 
+@pytest.mark.unit
 def test_train_forecaster_fits_a_sine_and_is_seeded(one_torch_thread):
     x, y = sliding_windows(np.sin(0.3 * np.arange(120)), 10)
     first, again = (train_forecaster("gru", x, y, hidden=8, steps=80, seed=1) for _ in range(2))

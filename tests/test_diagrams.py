@@ -8,6 +8,8 @@ from matplotlib.figure import Figure
 
 from rnncourse import diagrams
 
+pytestmark = pytest.mark.unit
+
 # stage -> words its alt text must contain, and the symbol its equation must name
 LSTM = {"forget": (("forget gate",), "f_t"), "input": (("input gate", "candidate"), "i_t"),
         "cell": (("cell state",), "c_t"), "output": (("output gate",), "o_t")}

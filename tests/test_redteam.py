@@ -343,7 +343,8 @@ def test_regression_reasons_are_not_rendered_as_html():
 
 
 def test_regression_student_text_does_not_trip_the_leak_check(tmp_path):
-    from autograder import grade as grade_mod, nbgrader_bridge
+    from autograder import grade as grade_mod
+    from autograder import nbgrader_bridge
     feedback = tmp_path / "feedback" / "mallory" / "rnn" / "rnn.html"
     feedback.parent.mkdir(parents=True)
     comment = "# ### BEGIN HIDDEN TESTS (the student's own comment)"

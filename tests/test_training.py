@@ -5,8 +5,7 @@ import torch
 
 from rnncourse import training
 from rnncourse.tasks import ADDING_BASELINE_MSE, adding_problem
-from rnncourse.training import (RUNS_ENV, TOLERANCE, SequenceRegressor, adding_runs, evaluate, learned,
-                                train_adding)
+from rnncourse.training import RUNS_ENV, TOLERANCE, SequenceRegressor, adding_runs, evaluate, learned, train_adding
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("one_torch_thread")]
 

@@ -201,7 +201,8 @@ def train_char_lm(kind: str, train_ids: np.ndarray, valid_ids: np.ndarray, *, hi
             nonlocal state
             state = None if restart else _detach(state)
             logits, state = model(torch.as_tensor(x, device=device), state)
-            loss = nn.functional.cross_entropy(logits.reshape(-1, model.vocab), torch.as_tensor(y, device=device).reshape(-1))
+            targets = torch.as_tensor(y, device=device).reshape(-1)
+            loss = nn.functional.cross_entropy(logits.reshape(-1, model.vocab), targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), clip)
