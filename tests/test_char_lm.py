@@ -15,7 +15,6 @@ from rnncourse.tasks import sliding_windows, sunspots
 from rnncourse.training import train_forecaster
 
 
-
 @pytest.mark.unit
 def test_numpy_rnn_matches_pytorch_forward_and_gradients():
     rng = np.random.default_rng(0)
