@@ -8,9 +8,10 @@ The edition holds what students and the book's launch buttons need: the book sou
 chapters/, _config.yml, _toc.yml, _ext/), the released exercises/, the `rnncourse` package (visible cases only),
 the benchmark and training scripts the chapters import, a README and a pyproject.toml with which students install
 everything in one command. It leaves out everything that grades them: solutions/, autograder/ (hidden cases,
-canaries, the gradebook), nbgrader_config.py, jupyterhub/, tests/, and every Python file that imports the
-instructor's package `autograder` (benchmarks/grading.py; benchmarks/numpy_vs_torch_lstm.py, whose NumPy LSTM
-forward is a graded function). Only files committed to git are copied.
+canaries, the gradebook), nbgrader_config.py, jupyterhub/, tests/, `rnncourse.answers` (the reference NumPy RNN
+the capstone chapter trains), and every Python file that imports `autograder` or `rnncourse.answers`
+(benchmarks/grading.py; benchmarks/numpy_vs_torch_lstm.py, whose NumPy LSTM forward is a graded function;
+scripts/char_lm_long.py). Only files committed to git are copied.
 
 The public repository and branch are `repository:` in _config.yml, the one place that names them: the launch
 buttons, the chapter notebooks' setup cell and the download menu all point there.
@@ -33,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "_build" / "student-edition"
 COPIED = ("intro.md", "instructors.md", "_config.yml", "_toc.yml", "chapters", "_ext", "exercises", "rnncourse",
           "benchmarks", "scripts")
-INSTRUCTOR_IMPORT = re.compile(r"^\s*(from|import)\s+autograder\b", re.MULTILINE)
+INSTRUCTOR_IMPORT = re.compile(r"^\s*(from|import)\s+(autograder\b|rnncourse\.answers\b|rnncourse import answers)",
+                               re.MULTILINE)
+INSTRUCTOR_ONLY = ("rnncourse/answers/",)   # reference implementations of graded functions (rnncourse.answers)
 # What rnncourse itself imports; JupyterLab and the book's tools come from pyproject.toml's `lab` and `book` extras.
 RNNCOURSE_NEEDS = ("numpy", "torch", "matplotlib")
 VALIDATE = ("nbgrader",)   # optional for students: `nbgrader validate` before handing in
@@ -92,7 +95,8 @@ def student_files() -> list[Path]:
     """The committed files of the edition, relative to the course root."""
     listed = subprocess.run(["git", "ls-files", "-z", "--", *COPIED], cwd=ROOT, capture_output=True, check=True)
     files = [Path(p) for p in listed.stdout.decode().split("\0") if p]
-    return [p for p in files if not (p.suffix == ".py" and INSTRUCTOR_IMPORT.search((ROOT / p).read_text()))]
+    return [p for p in files if not p.as_posix().startswith(INSTRUCTOR_ONLY)
+            and not (p.suffix == ".py" and INSTRUCTOR_IMPORT.search((ROOT / p).read_text()))]
 
 
 def pyproject() -> str:

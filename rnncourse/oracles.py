@@ -241,26 +241,31 @@ def char_chunk_reference(params, x, y, h0) -> tuple[np.ndarray, list[np.ndarray]
 
 def char_train_reference(params, stream, chunk: int, epochs: int, lr: float, max_norm: float, *, carry=True,
                          cut=True, accumulate=False) -> tuple[list[np.ndarray], np.ndarray]:
-    """SGD with clipping by global norm over a stream (B, N) of ids, by truncated BPTT in chunks; the state
-    starts from zeros at each epoch and is carried from chunk to chunk. Returns the parameters and the loss
-    of every chunk. The flags switch on typical mistakes (for hints): the state reset at every chunk
-    (`carry=False`), carried from the end of the text into its start (`cut=False`), and the update made
-    with the sum of all gradients so far (`accumulate=True`)."""
-    params = [np.array(p, dtype=np.float64) for p in params]
-    B, N = stream.shape
-    H = params[1].shape[0]
-    losses, total, h = [], None, np.zeros((B, H))
+    """SGD with clipping by global norm over a stream (B, N) of ids, by truncated BPTT in chunks, in PyTorch on
+    float64 tensors (autograd through `nn.RNN`). The state starts from zeros at each epoch and is carried,
+    detached, from chunk to chunk. Returns the parameters and the loss of every chunk. The flags switch on
+    typical mistakes (for hints): the state reset at every chunk (`carry=False`), carried from the end of the
+    text into its start (`cut=False`), and the update made with the sum of all gradients so far
+    (`accumulate=True`)."""
+    tensors = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
+    ids = torch.as_tensor(stream)
+    zeros = torch.zeros(ids.shape[0], tensors[1].shape[0], dtype=torch.float64)
+    state, total, losses = zeros, None, []
     for _ in range(epochs):
-        if cut:
-            h = np.zeros((B, H))
-        for s in range(0, (N - 1) // chunk * chunk, chunk):
-            start = h if carry else np.zeros((B, H))
-            loss, grads, h = char_chunk_reference(params, stream[:, s:s + chunk], stream[:, s + 1:s + chunk + 1], start)
-            total = grads if total is None or not accumulate else [t + g for t, g in zip(total, grads)]
-            clipped, _ = clip_by_global_norm(total, max_norm)
-            params = [p - lr * g for p, g in zip(params, clipped)]
-            losses.append(float(loss))
-    return params, np.array(losses)
+        state = zeros if cut else state
+        for start in range(0, (ids.shape[1] - 1) // chunk * chunk, chunk):
+            x, y = ids[:, start:start + chunk], ids[:, start + 1:start + chunk + 1]
+            loss, last = _char_rnn_loss(tensors, x, y, state if carry else zeros)
+            grads = torch.autograd.grad(loss, tensors)
+            total = grads if total is None or not accumulate else tuple(map(torch.add, total, grads))
+            norm = torch.linalg.vector_norm(torch.cat([g.reshape(-1) for g in total]))
+            scale = torch.clamp(max_norm / norm, max=1.0) if norm > 0 else 1.0
+            with torch.no_grad():
+                for tensor, grad in zip(tensors, total):
+                    tensor.sub_(lr * scale * grad)
+            state = last.detach()
+            losses.append(loss.item())
+    return [t.detach().numpy() for t in tensors], np.array(losses)
 
 
 def temperature_sample_reference(logits: np.ndarray, temperature: float, seed: int, *,

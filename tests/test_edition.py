@@ -66,7 +66,8 @@ def test_it_holds_the_course_and_nothing_of_the_instructor(edition):
             "binder/requirements.txt"} <= names
     assert not [n for n in names if n.split("/")[0] in {"solutions", "autograder", "tests", "jupyterhub"}]
     assert not [n for n in names if "gradebook" in n or n.endswith("nbgrader_config.py")]
-    assert {"benchmarks/numpy_vs_torch_lstm.py", "benchmarks/grading.py"}.isdisjoint(names)
+    assert {"benchmarks/numpy_vs_torch_lstm.py", "benchmarks/grading.py", "scripts/char_lm_long.py"}.isdisjoint(names)
+    assert not [n for n in names if n.startswith("rnncourse/answers/")], "the graded functions' references"
     assert not [n for n in names if n.endswith(".py") and student_edition.INSTRUCTOR_IMPORT.search(
         (edition / n).read_text())]
 
