@@ -6,8 +6,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 STAMP   := $(VENV)/.installed
 ASSIGNMENT  ?= rnn
 SUBMISSIONS ?= tests/fixtures/class_rnn
+SIZE        ?= gpu
 
-.PHONY: setup system-deps book test lab release grade bench-grader publish clean
+.PHONY: setup system-deps book test lab release grade bench-grader gpu-figures publish clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)

@@ -150,10 +150,11 @@ FLAGS = {   # the one set of flag names of every benchmark: name -> (type, help)
 
 
 def parser(description: str, **defaults) -> argparse.ArgumentParser:
-    """A command line with the shared flags named in `defaults` (keys of FLAGS, with their defaults),
-    `--threads 0`, `--seed 0` and `--json PATH` always; the caller adds its own flags."""
+    """A command line with the shared flags named in `defaults` (keys of FLAGS, with their defaults) and
+    `--json PATH`; the caller adds its own flags. A device, sizes, threads or a seed are given a default
+    here by each command; the names, types and help texts are the same everywhere."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    defaults = {"threads": 0, "seed": 0, "json": None, **defaults}
+    defaults = {**defaults, "json": None}
     for name, default in defaults.items():
         kind, help_text = FLAGS[name]
         flag = "--" + name.replace("_", "-")
@@ -168,7 +169,7 @@ def parser(description: str, **defaults) -> argparse.ArgumentParser:
 def setup(args: argparse.Namespace) -> torch.device | None:
     """Apply the shared flags: torch's and BLAS's threads; returns the device `--device` names (auto: the GPU
     when there is one), or None for a command without --device."""
-    if args.threads:
+    if getattr(args, "threads", 0):
         torch.set_num_threads(args.threads)
         blas_threads(args.threads)
     if getattr(args, "device", None) is None:
