@@ -153,7 +153,8 @@ def parser(description: str, **defaults) -> argparse.ArgumentParser:
     """A command line with the shared flags named in `defaults` (keys of FLAGS, with their defaults) and
     `--json PATH`; the caller adds its own flags. A device, sizes, threads or a seed are given a default
     here by each command; the names, types and help texts are the same everywhere."""
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                allow_abbrev=False)   # one spelling of each flag: no prefixes like --hidden
     defaults = {**defaults, "json": None}
     for name, default in defaults.items():
         kind, help_text = FLAGS[name]
