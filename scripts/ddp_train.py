@@ -18,8 +18,9 @@ all processes (all-reduce), so every process applies the same update and the wei
 The learning rate is scaled with the global batch (`--lr-scaling`, relative to `--base-batch`).
 
 --json PATH (written by rank 0) records the throughput in sequences per second with the environment
-(device, versions, date: `rnncourse.bench.kit.environment`) and the world size. --save-dir DIR makes every rank write its final weights and
-their SHA-256 (rank<R>.pt, rank<R>.json), which is how the tests check that the ranks agree.
+(device, versions, date: `rnncourse.bench.kit.environment`) and the world size. --save-dir DIR makes
+every rank write its final weights and their SHA-256 (rank<R>.pt, rank<R>.json), which is how the tests
+check that the ranks agree.
 """
 from __future__ import annotations
 
