@@ -8,9 +8,10 @@ ASSIGNMENT  ?= rnn
 SUBMISSIONS ?= tests/fixtures/class_rnn
 # What grading feedback says about hidden checks: full (labels, expected vs got), counts or none.
 HIDDEN_FEEDBACK ?= full
+SIZE        ?= gpu
 
-.PHONY: setup system-deps book test test-fast lint lab release grade bench-grader student-edition publish-student \
-        publish clean
+.PHONY: setup system-deps book test test-fast lint lab release grade bench-grader gpu-figures student-edition \
+        publish-student publish clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)

@@ -5,12 +5,10 @@ so the ratio is measured on the same machine at the same time. The hardened time
 everything `make grade` does (sandboxed runs, gradebook, HTML feedback, CSV); the nbgrader time
 is `nbgrader autograde` alone, so the ratio understates the hardened grader's advantage.
 
-    python benchmarks/grading.py [--students 100]
+    python benchmarks/grading.py [--students 100] [--json benchmarks/results/grading.json]
 """
 from __future__ import annotations
 
-import argparse
-import os
 import shutil
 import tempfile
 import time
@@ -20,6 +18,7 @@ import nbformat
 
 from autograder.commands import ROOT, grade, nbgrader
 from autograder.solutions import answer_sources, with_answers
+from rnncourse.bench import kit  # noqa: E402
 
 
 def make_class(folder: Path, n: int) -> None:
@@ -51,10 +50,11 @@ def plain_nbgrader(folder: Path, tmp: Path) -> float:
     return seconds
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--students", type=int, default=100)
-    n = p.parse_args().students
+def main(argv=None) -> dict:
+    p = kit.parser(__doc__)
+    p.add_argument("--students", type=int, default=100, help="submissions in the synthetic class (default: 100)")
+    args = p.parse_args(argv)
+    n = args.students
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         make_class(tmp / "class", n)
@@ -63,11 +63,16 @@ def main() -> None:
         hardened = time.perf_counter() - start
         assert run.returncode == 0, run.stderr[-2000:]
         plain = plain_nbgrader(tmp / "class", tmp / "plain")
-    print(f"machine: {os.cpu_count()} cores; class of {n} submissions")
-    print(f"hardened grader (sandboxed, parallel, + feedback + CSV): {hardened:7.1f} s  "
-          f"{hardened / n:.3f} s/submission")
-    print(f"plain nbgrader autograde (sequential, unsandboxed):      {plain:7.1f} s  {plain / n:.3f} s/submission")
+    record = kit.record("grading", "cpu", {"students": n}, hardened_s=hardened, plain_s=plain,
+                        throughput_ratio=plain / hardened)
+    print(kit.describe(record["environment"]) + f"; class of {n} submissions")
+    print(kit.table(["grader", "seconds", "s/submission"],
+                    [["hardened (sandboxed, parallel, + feedback + CSV)", f"{hardened:.1f}", f"{hardened / n:.3f}"],
+                     ["plain nbgrader autograde (sequential, unsandboxed)", f"{plain:.1f}", f"{plain / n:.3f}"]]))
     print(f"throughput ratio hardened / plain: {plain / hardened:.1f}x")
+    if args.json:
+        print(f"wrote {kit.save(record, args.json)}")
+    return record
 
 
 if __name__ == "__main__":

@@ -1,32 +1,16 @@
 """PyTorch oracles: reference outputs computed by PyTorch from the book's NumPy parameters.
 
-The book stores weights for row vectors, `x_t @ W_x` with `W_x` of shape (input_size, hidden_size).
-PyTorch stores them transposed (`weight_ih_l0` has shape (hidden_size, input_size)) and keeps two
-biases, `b_ih` and `b_hh`, that are simply added; the book's single `b` maps to `b_ih = b, b_hh = 0`.
+The book's parameters are put into PyTorch's layers by `rnncourse.weights` (the one place where the two
+layouts are mapped; its layer builders are re-exported here). Where PyTorch has no layer (the peephole
+LSTM, the book's GRU), the reference is the book's equations in torch operations, and autograd.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-
-def load_book_params(weight_ih, weight_hh, bias_ih, bias_hh, W, U, b) -> None:
-    """Write the book's W (D, kH), U (H, kH), b (kH,) into a PyTorch layer's parameters: the weights
-    transposed, the one bias into `bias_ih`, and `bias_hh` zeroed (PyTorch adds the two)."""
-    with torch.no_grad():
-        weight_ih.copy_(torch.as_tensor(W.T))
-        weight_hh.copy_(torch.as_tensor(U.T))
-        bias_ih.copy_(torch.as_tensor(b))
-        bias_hh.zero_()
-
-
-def torch_rnn_from_numpy(Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
-                         dtype: torch.dtype = torch.float64) -> torch.nn.RNN:
-    """A batch-first `nn.RNN` (tanh) computing exactly the book's cell with these parameters."""
-    D, H = Wx.shape
-    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True).to(dtype)
-    load_book_params(rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0, Wx, Wh, b)
-    return rnn
+from rnncourse.lstm_torch import pointwise
+from rnncourse.weights import torch_gru_from_book, torch_lstm_cell_from_numpy, torch_rnn_from_numpy  # noqa: F401
 
 
 def rnn_reference(x: np.ndarray, h0: np.ndarray, Wx, Wh, b) -> np.ndarray:
@@ -74,19 +58,6 @@ def clip_by_global_norm(grads: list[np.ndarray], max_norm: float) -> tuple[list[
     return [(t * scale).numpy() for t in tensors], norm
 
 
-def torch_lstm_cell_from_numpy(W: np.ndarray, U: np.ndarray, b: np.ndarray,
-                               dtype: torch.dtype = torch.float64) -> torch.nn.LSTMCell:
-    """An `nn.LSTMCell` computing the book's LSTM: W (D, 4H), U (H, 4H), b (4H,), gate blocks i, f, g, o.
-
-    PyTorch uses the same block order (i, f, g, o) but stores W and U transposed and splits the
-    bias in two (`bias_ih` + `bias_hh`); the book's b maps to `bias_ih = b`, `bias_hh = 0`.
-    """
-    D, H4 = W.shape
-    cell = torch.nn.LSTMCell(D, H4 // 4).to(dtype)
-    load_book_params(cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, W, U, b)
-    return cell
-
-
 def lstm_reference(x, h0, c0, W, U, b, dh=None, dc_last=None) -> dict[str, np.ndarray]:
     """All hidden and cell states (B, T, H) by `nn.LSTMCell`; with upstream gradients `dh` (B, T, H)
     (and optionally `dc_last`, dL/dc_T), also the gradients dx, dh0, dc0, dW, dU, db by autograd."""
@@ -113,23 +84,15 @@ def lstm_reference(x, h0, c0, W, U, b, dh=None, dc_last=None) -> dict[str, np.nd
     return result
 
 
-def peephole_lstm_torch(x, h0, c0, W, U, b, p_i, p_f, p_o, *, output_sees_old_cell=False, peephole_grad=True):
-    """The peephole LSTM (Gers and Schmidhuber, 2000) in torch ops; PyTorch has no built-in one.
+def peephole_lstm_torch(x, h0, c0, W, U, b, p_i, p_f, p_o, *, step=pointwise):
+    """The peephole LSTM (Gers and Schmidhuber, 2000) over a sequence, in torch ops (the cell of
+    `rnncourse.lstm_torch`); PyTorch has no built-in one. x (B, T, D). Returns h, c of shape (B, T, H).
 
-    i = σ(a_i + p_i ⊙ c_{t-1}), f = σ(a_f + p_f ⊙ c_{t-1}), o = σ(a_o + p_o ⊙ c_t), gate blocks of
-    the pre-activation a = x W + h U + b in the order i, f, g, o. Returns h, c of shape (B, T, H). The two flags
-    switch on typical mistakes (for hints): the output gate reading c_{t-1}, and no gradient through the peepholes'
-    view of the cell state.
+    `step(a, c_prev, p_i, p_f, p_o) -> (h, c)` is the cell; the cases pass mistaken ones for hints.
     """
-    H = h0.shape[1]
     h, c, hs, cs = h0, c0, [], []
-    for t in range(x.shape[1]):
-        ai, af, ag, ao = (x[:, t] @ W + h @ U + b).split(H, dim=1)
-        seen = c if peephole_grad else c.detach()
-        i, f = torch.sigmoid(ai + p_i * seen), torch.sigmoid(af + p_f * seen)
-        c_new = f * c + i * torch.tanh(ag)
-        o_view = seen if output_sees_old_cell else (c_new if peephole_grad else c_new.detach())
-        h, c = torch.sigmoid(ao + p_o * o_view) * torch.tanh(c_new), c_new
+    for x_t in x.unbind(1):
+        h, c = step(x_t @ W + h @ U + b, c, p_i, p_f, p_o)
         hs.append(h)
         cs.append(c)
     return torch.stack(hs, 1), torch.stack(cs, 1)
@@ -138,12 +101,13 @@ def peephole_lstm_torch(x, h0, c0, W, U, b, p_i, p_f, p_o, *, output_sees_old_ce
 PEEPHOLE_GRADS = ("dx", "dh0", "dc0", "dW", "dU", "db", "dp_i", "dp_f", "dp_o")
 
 
-def peephole_reference(arrays, dh=None, dc_last=None, **mistake) -> dict[str, np.ndarray]:
+def peephole_reference(arrays, dh=None, dc_last=None, step=pointwise) -> dict[str, np.ndarray]:
     """States h, c (B, T, H) of the peephole LSTM; with upstream `dh` (and `dc_last`), the gradients
-    of L = sum(h * dh) + sum(c_T * dc_last) for x, h0, c0, W, U, b, p_i, p_f, p_o, by autograd."""
+    of L = sum(h * dh) + sum(c_T * dc_last) for x, h0, c0, W, U, b, p_i, p_f, p_o, by autograd.
+    `step` is the cell (`peephole_lstm_torch`)."""
     grad = dh is not None
     tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=grad) for a in arrays]
-    h, c = peephole_lstm_torch(*tensors, **mistake)
+    h, c = peephole_lstm_torch(*tensors, step=step)
     out = {"h": h.detach().numpy(), "c": c.detach().numpy()}
     if grad:
         loss = (h * torch.as_tensor(dh)).sum()
@@ -155,30 +119,28 @@ def peephole_reference(arrays, dh=None, dc_last=None, **mistake) -> dict[str, np
     return out
 
 
-def gru_torch(x, h0, W, U, b, *, reset_after=False, reset_on_candidate=False, swap_z=False):
-    """The book's GRU (Cho et al., 2014) in torch ops; W (D, 3H), U (H, 3H), b (3H,), blocks r, z, n:
+def gru_step(x_t, h, W, U, b):
+    """One step of the book's GRU (Cho et al., 2014); W (D, 3H), U (H, 3H), b (3H,), blocks r, z, n:
 
     r = σ(x W_r + h U_r + b_r), z = σ(x W_z + h U_z + b_z), n = tanh(x W_n + (r ⊙ h) U_n + b_n),
-    h' = (1 - z) ⊙ h + z ⊙ n. Returns h (B, T, H). The flags switch on other forms (for hints and for
-    the comparison with PyTorch): `reset_after` is PyTorch's r ⊙ (h U_n), `reset_on_candidate` scales
-    the candidate by r, `swap_z` puts z on the old state.
+    h' = (1 - z) ⊙ h + z ⊙ n.
     """
-    H = h0.shape[1]
+    H = h.shape[1]
+    zx = x_t @ W + b
+    r = torch.sigmoid(zx[:, :H] + h @ U[:, :H])
+    z = torch.sigmoid(zx[:, H:2 * H] + h @ U[:, H:2 * H])
+    n = torch.tanh(zx[:, 2 * H:] + (r * h) @ U[:, 2 * H:])
+    return (1 - z) * h + z * n
+
+
+def gru_torch(x, h0, W, U, b, *, step=gru_step):
+    """The book's GRU over a sequence x (B, T, D), in torch ops. Returns h (B, T, H).
+
+    `step(x_t, h, W, U, b) -> h` is the cell; the cases pass other forms for hints.
+    """
     h, hs = h0, []
-    Wr, Wz, Wn = W.split(H, dim=1)
-    Ur, Uz, Un = U.split(H, dim=1)
-    br, bz, bn = b.split(H)
-    for t in range(x.shape[1]):
-        xt = x[:, t]
-        r = torch.sigmoid(xt @ Wr + h @ Ur + br)
-        z = torch.sigmoid(xt @ Wz + h @ Uz + bz)
-        if reset_after:
-            n = torch.tanh(xt @ Wn + r * (h @ Un) + bn)
-        elif reset_on_candidate:
-            n = r * torch.tanh(xt @ Wn + h @ Un + bn)
-        else:
-            n = torch.tanh(xt @ Wn + (r * h) @ Un + bn)
-        h = z * h + (1 - z) * n if swap_z else (1 - z) * h + z * n
+    for x_t in x.unbind(1):
+        h = step(x_t, h, W, U, b)
         hs.append(h)
     return torch.stack(hs, 1)
 
@@ -186,32 +148,17 @@ def gru_torch(x, h0, W, U, b, *, reset_after=False, reset_on_candidate=False, sw
 GRU_GRADS = ("dx", "dh0", "dW", "dU", "db")
 
 
-def gru_reference(x, h0, W, U, b, dh=None, **form) -> dict[str, np.ndarray]:
-    """Hidden states (B, T, H) of the book's GRU and, given `dh`, the gradients by autograd."""
+def gru_reference(x, h0, W, U, b, dh=None, step=gru_step) -> dict[str, np.ndarray]:
+    """Hidden states (B, T, H) of the book's GRU (`step` is the cell) and, given `dh`, the gradients by
+    autograd."""
     tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=dh is not None) for a in (x, h0, W, U, b)]
-    h = gru_torch(*tensors, **form)
+    h = gru_torch(*tensors, step=step)
     out = {"h": h.detach().numpy()}
     if dh is not None:
         (h * torch.as_tensor(dh)).sum().backward()
         out.update({k: t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
                     for k, t in zip(GRU_GRADS, tensors)})
     return out
-
-
-def torch_gru_from_book(W: np.ndarray, U: np.ndarray, b: np.ndarray) -> torch.nn.GRU:
-    """A batch-first `nn.GRU` computing the book's GRU, which it can exactly when U_n is diagonal.
-
-    PyTorch's gate order is also r, z, n and its weights are stored transposed, but its update gate
-    weighs the OLD state (h' = (1 - z') ⊙ n + z' ⊙ h), so z' = 1 - z: the z block changes sign.
-    It applies the reset gate after the product, r ⊙ (h U_n + b_hn), which equals (r ⊙ h) U_n only
-    for a diagonal U_n (and b_hn = 0).
-    """
-    D, H3 = W.shape
-    H = H3 // 3
-    flip = np.concatenate([np.ones(H), -np.ones(H), np.ones(H)])
-    gru = torch.nn.GRU(D, H, batch_first=True).double()
-    load_book_params(gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0, W * flip, U * flip, b * flip)
-    return gru
 
 
 def _char_rnn_loss(tensors, x, y, h0):

@@ -1,4 +1,5 @@
-"""Long-range memory tasks: the adding problem (Hochreiter and Schmidhuber, 1997)."""
+"""Long-range memory tasks: the adding problem (Hochreiter and Schmidhuber, 1997) and timing a delay
+(Chapter 4)."""
 from __future__ import annotations
 
 import numpy as np
@@ -43,3 +44,16 @@ def sliding_windows(series: np.ndarray, length: int) -> tuple[np.ndarray, np.nda
     """Every window of `length` values and the value after it: x (N, length, 1), y (N,), N = len - length."""
     x = np.lib.stride_tricks.sliding_window_view(series[:-1], length)
     return x[..., None].copy(), series[length:].copy()
+def timed_spike_task(batch: int, T: int, delay: int, rng: np.random.Generator):
+    """Sequences with one input pulse; the answer is the step exactly `delay` steps after it.
+
+    x (batch, T, 1) float32 is 0 except a 1 at a random step t0 in [0, T - delay); returns (x, target)
+    with target = t0 + delay, shape (batch,). A network answers with one score per step; its answer is
+    the step with the highest score, so it must time the delay to the step.
+    """
+    if not 0 < delay < T:
+        raise ValueError("need 0 < delay < T")
+    t0 = rng.integers(0, T - delay, batch)
+    x = np.zeros((batch, T, 1), np.float32)
+    x[np.arange(batch), t0, 0] = 1.0
+    return x, t0 + delay

@@ -10,26 +10,25 @@ DistributedDataParallel, and trains:
     torchrun --standalone --nproc_per_node=4 scripts/ddp_train.py      # 4 processes, one machine (4 GPUs, or CPU)
     torchrun --nnodes=2 --nproc_per_node=8 --rdzv-backend=c10d \\
         --rdzv-endpoint=node0.example.org:29400 --rdzv-id=adding42 \\
-        scripts/ddp_train.py --json results/ddp_2x8.json               # run the same line on both machines
+        scripts/ddp_train.py --json benchmarks/results/ddp_2x8.json    # run the same line on both machines
 
 What is split: the batch. Each process draws its own `--batch` sequences per step, so the global batch
 is `--batch` x world size. What is synchronised: the gradients. During backward DDP averages them over
 all processes (all-reduce), so every process applies the same update and the weights stay identical.
 The learning rate is scaled with the global batch (`--lr-scaling`, relative to `--base-batch`).
 
---json PATH (written by rank 0) records the throughput in sequences per second with the device, the
-versions, the date and the world size. --save-dir DIR makes every rank write its final weights and
-their SHA-256 (rank<R>.pt, rank<R>.json), which is how the tests check that the ranks agree.
+--json PATH (written by rank 0) records the throughput in sequences per second with the environment
+(device, versions, date: `rnncourse.bench.kit.environment`) and the world size. --save-dir DIR makes
+every rank write its final weights and their SHA-256 (rank<R>.pt, rank<R>.json), which is how the tests
+check that the ranks agree.
 """
 from __future__ import annotations
 
 import argparse
-import datetime
 import hashlib
 import json
 import math
 import os
-import platform
 import socket
 import time
 from pathlib import Path
@@ -40,18 +39,15 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from rnncourse.bench import kit
 from rnncourse.devices import device_name
 from rnncourse.tasks import ADDING_BASELINE_MSE, adding_problem
 from rnncourse.training import SequenceRegressor, evaluate_mse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = kit.parser(__doc__.split("\n\n")[0], threads=0, seed=0, batch=64, seq_len=50, hidden_size=64)
     p.add_argument("--kind", default="lstm", choices=["rnn", "lstm", "gru"], help="recurrent cell (default: lstm)")
-    p.add_argument("--T", type=int, default=50, help="sequence length of the adding problem (default: 50)")
-    p.add_argument("--hidden", type=int, default=64, help="hidden size (default: 64)")
-    p.add_argument("--batch", type=int, default=64, help="sequences per process per step (default: 64)")
     p.add_argument("--steps", type=int, default=300, help="optimizer steps (default: 300)")
     p.add_argument("--lr", type=float, default=1e-2, help="learning rate for a global batch of --base-batch")
     p.add_argument("--base-batch", type=int, default=64, help="global batch that --lr was tuned for (default: 64)")
@@ -59,13 +55,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="how the learning rate grows with the global batch (default: sqrt, for Adam)")
     p.add_argument("--warmup", type=int, default=0, help="steps of linear learning-rate warm-up (default: 0)")
     p.add_argument("--clip", type=float, default=1.0, help="max global gradient norm; 0 for none (default: 1)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="auto", choices=["auto", "nccl", "gloo"],
                    help="auto: nccl when every local process has a GPU, else gloo on the CPU")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads per process (default: cores / local processes)")
     p.add_argument("--log-every", type=int, default=50, help="print the loss every this many steps (0: never)")
     p.add_argument("--timing-warmup", type=int, default=5, help="steps left out of the throughput (default: 5)")
-    p.add_argument("--json", type=Path, default=None, help="rank 0 writes throughput and settings here")
     p.add_argument("--save-dir", type=Path, default=None, help="every rank writes its final weights and hash here")
     return p.parse_args(argv)
 
@@ -131,7 +124,7 @@ def train(model: nn.Module, args: argparse.Namespace, ctx: dict) -> dict:
         if args.warmup:
             for group in optimizer.param_groups:
                 group["lr"] = lr * min(1.0, (step + 1) / args.warmup)
-        x, y = adding_problem(args.batch, args.T, rng)          # (batch, T, 2) and (batch,): this shard only
+        x, y = adding_problem(args.batch, args.seq_len, rng)          # (batch, T, 2) and (batch,): this shard only
         x = torch.as_tensor(x, dtype=torch.float32).to(device, non_blocking=True)
         y = torch.as_tensor(y, dtype=torch.float32).to(device, non_blocking=True)
         loss = torch.mean((model(x) - y) ** 2)                  # the mean over this process's shard
@@ -174,16 +167,6 @@ def process_device(device: torch.device) -> str:
     return f"{device_name(device)} ({torch.get_num_threads()} threads per process)"
 
 
-def versions() -> dict:
-    out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
-    if torch.cuda.is_available():
-        out["cuda"] = torch.version.cuda
-        out["cudnn"] = torch.backends.cudnn.version()
-        if dist.is_nccl_available():
-            out["nccl"] = ".".join(map(str, torch.cuda.nccl.version()))
-    return out
-
-
 # --- the whole run ----------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> dict:
@@ -191,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict:
     ctx = setup(args.backend, args.threads)
     try:
         torch.manual_seed(args.seed)                            # same seed: same initial weights everywhere;
-        model = SequenceRegressor(args.kind, input_size=2, hidden=args.hidden).to(ctx["device"])
+        model = SequenceRegressor(args.kind, input_size=2, hidden=args.hidden_size).to(ctx["device"])
         ddp = DDP(model, device_ids=[ctx["device"].index] if ctx["device"].type == "cuda" else None)
         # (DDP also broadcasts rank 0's weights at construction, so they would agree anyway)
         if ctx["rank"] == 0:
@@ -199,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict:
                   f"device {process_device(ctx['device'])}; global batch {args.batch * ctx['world']} "
                   f"= {ctx['world']} x {args.batch}", flush=True)
         result = train(ddp, args, ctx)
-        x_test, y_test = adding_problem(1000, args.T, np.random.default_rng([12345, args.T]))
+        x_test, y_test = adding_problem(1000, args.seq_len, np.random.default_rng([12345, args.seq_len]))
         final_mse = evaluate_mse(model, torch.as_tensor(x_test, dtype=torch.float32, device=ctx["device"]),
                                  torch.as_tensor(y_test, dtype=torch.float32, device=ctx["device"]))
         digest = state_hash(model)
@@ -209,26 +192,21 @@ def main(argv: list[str] | None = None) -> dict:
             (args.save_dir / f"rank{ctx['rank']}.json").write_text(json.dumps(
                 {"rank": ctx["rank"], "world_size": ctx["world"], "sha256": digest,
                  "losses": result["losses"], "final_mse": final_mse}, indent=1))
-        record = {
-            "script": "scripts/ddp_train.py",
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "sequences_per_s": result["sequences_per_s"],
-            "world_size": ctx["world"], "nnodes": ctx["nnodes"], "processes_per_node": ctx["local_world"],
-            "backend": ctx["backend"], "device": process_device(ctx["device"]), "host": socket.gethostname(),
-            "versions": versions(),
-            "kind": args.kind, "T": args.T, "hidden": args.hidden, "batch_per_process": args.batch,
-            "global_batch": args.batch * ctx["world"], "lr": result["lr"], "lr_scaling": args.lr_scaling,
-            "steps": args.steps, "timed_steps": result["timed_steps"], "seconds": result["seconds"],
-            "first_loss": result["losses"][0], "last_loss": result["losses"][-1],
-            "final_mse": final_mse, "baseline_mse": ADDING_BASELINE_MSE, "weights_sha256": digest,
-        }
+        config = {"kind": args.kind, "seq_len": args.seq_len, "hidden_size": args.hidden_size,
+                  "batch": args.batch, "global_batch": args.batch * ctx["world"], "steps": args.steps,
+                  "lr_scaling": args.lr_scaling, "world_size": ctx["world"], "nnodes": ctx["nnodes"],
+                  "processes_per_node": ctx["local_world"], "backend": ctx["backend"], "seed": args.seed}
+        record = kit.record(
+            "ddp_train", ctx["device"], config, sequences_per_s=result["sequences_per_s"], lr=result["lr"],
+            timed_steps=result["timed_steps"], seconds=result["seconds"], host=socket.gethostname(),
+            first_loss=result["losses"][0], last_loss=result["losses"][-1], final_mse=final_mse,
+            baseline_mse=ADDING_BASELINE_MSE, weights_sha256=digest)
         if ctx["rank"] == 0:
             print(f"{record['sequences_per_s']:.0f} sequences/s; loss {record['first_loss']:.4f} -> "
                   f"{record['last_loss']:.4f}; held-out MSE {final_mse:.4f} (baseline {ADDING_BASELINE_MSE:.4f})",
                   flush=True)
             if args.json:
-                args.json.parent.mkdir(parents=True, exist_ok=True)
-                args.json.write_text(json.dumps(record, indent=1) + "\n")
+                kit.save(record, args.json)
         return {**record, "losses": result["losses"]}
     finally:
         dist.destroy_process_group()

@@ -11,7 +11,7 @@ from rnncourse.training import SequenceRegressor
 pytestmark = pytest.mark.integration
 
 SCRIPT = ROOT / "scripts" / "ddp_train.py"
-SMALL = ["--T", "20", "--hidden", "16", "--batch", "32", "--steps", "40", "--log-every", "10",
+SMALL = ["--seq-len", "20", "--hidden-size", "16", "--batch", "32", "--steps", "40", "--log-every", "10",
          "--timing-warmup", "2", "--threads", "1"]
 
 
@@ -45,9 +45,10 @@ def test_two_processes_end_with_identical_weights_and_a_lower_loss(tmp_path):
 
     # the --json record: throughput with device, versions, date and world size
     record = json.loads((tmp_path / "run.json").read_text())
-    assert record["world_size"] == 2 and record["global_batch"] == 64 and record["backend"] == "gloo"
-    assert record["sequences_per_s"] > 0 and record["device"].startswith("CPU")
-    assert {"torch", "python"} <= record["versions"].keys() and record["date"][:2] == "20"
+    config, env = record["config"], record["environment"]
+    assert config["world_size"] == 2 and config["global_batch"] == 64 and config["backend"] == "gloo"
+    assert record["sequences_per_s"] > 0 and env["device_name"].startswith("CPU")
+    assert {"torch", "python"} <= env["versions"].keys() and env["date"][:2] == "20"
     assert "2 process(es) on 1 machine(s), backend gloo" in out.stdout
 
 
@@ -55,4 +56,5 @@ def test_one_process_without_torchrun(tmp_path):
     out = run([str(BIN / "python"), str(SCRIPT), *SMALL, "--steps", "5", "--json", str(tmp_path / "one.json")],
               tmp_path)
     record = json.loads((tmp_path / "one.json").read_text())
-    assert record["world_size"] == 1 and record["global_batch"] == 32 and "1 process(es)" in out.stdout
+    assert record["config"]["world_size"] == 1 and record["config"]["global_batch"] == 32
+    assert "1 process(es)" in out.stdout

@@ -16,19 +16,20 @@ import numpy as np
 import pytest
 import torch
 
+from rnncourse.bench import gru_speed
 from rnncourse.oracles import gru_torch, torch_gru_from_book
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_benchmark():
+def _load_script():
     spec = importlib.util.spec_from_file_location("gru_speed", ROOT / "benchmarks" / "gru_speed.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-gru_speed = _load_benchmark()
+gru_script = _load_script()
 
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("one_torch_thread")]
@@ -149,7 +150,7 @@ def test_hand_written_cell_does_not_equal_the_books_form():
 
 
 def test_benchmark_runs_at_tiny_sizes_with_positive_timings():
-    record = gru_speed.run_benchmark(batch=2, seq_len=3, input_size=3, hidden=4, repeat=2, warmup=1,
+    record = gru_speed.run_benchmark(batch=2, seq_len=3, input_size=3, hidden_size=4, repeat=2, warmup=1,
                                      compile=False)
     assert set(record["timings"]) == {"nn_gru", "hand_eager"}
     for times in record["timings"].values():
@@ -165,7 +166,7 @@ def test_a_failing_compile_is_skipped_with_its_reason(monkeypatch):
         raise RuntimeError("no compiler on this machine")
 
     monkeypatch.setattr(torch, "compile", broken)
-    record = gru_speed.run_benchmark(batch=2, seq_len=2, input_size=2, hidden=3, repeat=1, warmup=0,
+    record = gru_speed.run_benchmark(batch=2, seq_len=2, input_size=2, hidden_size=3, repeat=1, warmup=0,
                                      backward=False)
     assert "hand_compiled" not in record["timings"]
     assert "no compiler on this machine" in record["skipped"]["hand_compiled"]
@@ -174,21 +175,23 @@ def test_a_failing_compile_is_skipped_with_its_reason(monkeypatch):
 
 def test_command_line_writes_json_with_device_versions_and_date(tmp_path, capsys):
     path = tmp_path / "out" / "gru_speed.json"
-    gru_speed.main(["--device", "cpu", "--batch", "2", "--seq-len", "4", "--input-size", "3", "--hidden", "5",
-                    "--repeat", "1", "--no-compile", "--json", str(path)])
+    gru_script.main(["--device", "cpu", "--batch", "2", "--seq-len", "4", "--input-size", "3", "--hidden-size", "5",
+                     "--repeat", "1", "--no-compile", "--json", str(path)])
     record = json.loads(path.read_text())
-    assert record["device"].startswith("CPU") and record["device_type"] == "cpu"
-    assert record["torch_version"] == torch.__version__
-    date = datetime.datetime.fromisoformat(record["date"])
+    env = record["environment"]
+    assert env["device_name"].startswith("CPU") and env["device_type"] == "cpu"
+    assert env["versions"]["torch"] == torch.__version__
+    date = datetime.datetime.fromisoformat(env["date"])
     assert abs((datetime.datetime.now(datetime.timezone.utc) - date).total_seconds()) < 600
-    assert record["sizes"] == {"batch": 2, "seq_len": 4, "input_size": 3, "hidden": 5, "dtype": "float32"}
+    assert record["config"] == {"batch": 2, "seq_len": 4, "input_size": 3, "hidden_size": 5, "dtype": ["float32"],
+                                "repeat": 1, "seed": 0}
     assert record["timings"]["nn_gru"]["forward_s"] > 0
     assert "nn_gru" in capsys.readouterr().out
 
 
 def test_time_layers_counts_parameters_by_the_formula_and_times_every_layer():
     D, H = 3, 4
-    layers = gru_speed.time_layers(batch=2, seq_len=3, input_size=D, hidden=H, repeat=1, warmup=0)
+    layers = gru_speed.time_layers(batch=2, seq_len=3, input_size=D, hidden_size=H, repeat=1, warmup=0)
     assert set(layers) == {"rnn", "gru", "lstm"}
     for kind, blocks in (("rnn", 1), ("gru", 3), ("lstm", 4)):
         assert layers[kind]["params"] == blocks * H * (D + H + 2)

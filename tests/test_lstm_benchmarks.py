@@ -1,4 +1,5 @@
-"""Chapter 3's benchmark scripts: the hand-written torch LSTM is nn.LSTM, and the scripts run and report."""
+"""Chapter 3's benchmarks: the hand-written torch LSTM (`rnncourse.lstm_torch`) is nn.LSTM (mapped by
+`rnncourse.weights`), and the benchmark command lines run and report."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import lstm_speed, numpy_vs_torch_lstm
+from benchmarks import lstm_speed as speed_script
+from benchmarks import numpy_vs_torch_lstm
+from rnncourse.bench import lstm_speed
+from rnncourse.lstm_torch import sequence_eager, sequence_hoisted
+from rnncourse.weights import lstm_book_params, torch_lstm_from_book
 
 pytestmark = pytest.mark.unit
 
@@ -36,18 +41,18 @@ def _problem(B=3, T=6, D=4, H=5, seed=0):
 
 
 def _nn_lstm(x, h0, c0, W, U, b):
-    layer = lstm_speed.nn_lstm_from(W, U, b)
+    layer = torch_lstm_from_book(W, U, b)
     with torch.no_grad():
         out, (h_n, c_n) = layer(x, (h0[None], c0[None]))
     return out, h_n[0], c_n[0]
 
 
-@pytest.mark.parametrize("fn", [lstm_speed.lstm_eager, lstm_speed.lstm_hoisted], ids=["eager", "hoisted"])
+@pytest.mark.parametrize("fn", [sequence_eager, sequence_hoisted], ids=["eager", "hoisted"])
 def test_hand_written_cell_equals_nn_lstm(fn):
     x, h0, c0, W, U, b = _problem()
     out, h_n, c_n = _nn_lstm(x, h0, c0, W, U, b)
     with torch.no_grad():
-        h, (h_T, c_T) = fn(x, h0, c0, W, U, b)
+        h, h_T, c_T = fn(x, h0, c0, W, U, b)
     torch.testing.assert_close(h, out, rtol=0, atol=1e-12)
     torch.testing.assert_close(h_T, h_n, rtol=0, atol=1e-12)
     torch.testing.assert_close(c_T, c_n, rtol=0, atol=1e-12)
@@ -60,7 +65,7 @@ def test_weight_mapping_is_transposed_and_gate_order_matters():
     H = 5
     swapped = torch.cat([W[:, :2 * H], W[:, 3 * H:], W[:, 2 * H:3 * H]], dim=1)   # i, f, o, g
     with torch.no_grad():
-        h_swapped, _ = lstm_speed.lstm_eager(x, h0, c0, swapped, U, b)
+        h_swapped = sequence_eager(x, h0, c0, swapped, U, b)[0]
     assert (h_swapped - out).abs().max() > 1e-3
     layer = torch.nn.LSTM(5, H, batch_first=True).double()
     with pytest.raises(RuntimeError):
@@ -68,12 +73,23 @@ def test_weight_mapping_is_transposed_and_gate_order_matters():
             layer.weight_hh_l0.copy_(U)                     # (H, 4H) does not fit PyTorch's (4H, H)
 
 
+def test_weight_mapping_round_trips():
+    """Book -> PyTorch -> book gives the same W and U, and b back as the sum of PyTorch's two biases."""
+    _, _, _, W, U, b = _problem(D=3, H=4)
+    layer = torch_lstm_from_book(W, U, b)
+    with torch.no_grad():
+        layer.bias_hh_l0.fill_(0.25)
+        layer.bias_ih_l0.sub_(0.25)
+    for got, want in zip(lstm_book_params(layer), (W, U, b)):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-15)
+
+
 def test_hoisted_equals_plain_including_gradients():
     x, h0, c0, W, U, b = _problem(B=2, T=7, D=3, H=4, seed=1)
     grads = []
-    for fn in (lstm_speed.lstm_eager, lstm_speed.lstm_hoisted):
+    for fn in (sequence_eager, sequence_hoisted):
         params = [t.clone().requires_grad_(True) for t in (x, W, U, b)]
-        h, (h_T, c_T) = fn(params[0], h0, c0, *params[1:])
+        h, h_T, c_T = fn(params[0], h0, c0, *params[1:])
         (h.sin().sum() + c_T.sum()).backward()
         grads.append((h.detach(), [p.grad for p in params]))
     (h_plain, g_plain), (h_hoist, g_hoist) = grads
@@ -83,7 +99,7 @@ def test_hoisted_equals_plain_including_gradients():
 
 
 def test_speed_main_runs_and_reports_positive_throughput(capsys):
-    rows = lstm_speed.main(TINY)
+    rows = speed_script.main(TINY)["rows"]
     printed = capsys.readouterr().out
     variants = {r["variant"] for r in rows}
     assert {"nn.LSTM", "eager cell", "eager, hoisted input projection"} <= variants
@@ -94,20 +110,21 @@ def test_speed_main_runs_and_reports_positive_throughput(capsys):
         ref = next(r for r in rows if r["variant"] == "nn.LSTM" and r["pass"] == pass_name)
         assert ref["time_vs_nn_lstm"] == pytest.approx(1.0)
     assert "tokens/s" in printed and "eager cell" in printed
-    assert "skipped (--no-compile given)" in printed
+    assert "skipped (not asked for (--no-compile))" in printed
     if not torch.cuda.is_available():
         assert "No GPU is present" in printed
 
 
 def test_speed_json_has_device_versions_and_date(tmp_path):
     path = tmp_path / "out" / "speed.json"
-    rows = lstm_speed.main([*TINY, "--json", str(path)])
+    rows = speed_script.main([*TINY, "--dtype", "float32", "bfloat16", "--json", str(path)])["rows"]
     data = json.loads(path.read_text())
-    assert data["device"] == "cpu" and data["device_name"]
-    assert data["torch_version"] == torch.__version__
-    assert data["numpy_version"] == np.__version__
-    assert data["date"][:4].isdigit() and "T" in data["date"]
+    env = data["environment"]
+    assert env["device_type"] == "cpu" and env["device_name"]
+    assert env["versions"]["torch"] == torch.__version__ and env["versions"]["numpy"] == np.__version__
+    assert env["date"][:4].isdigit() and "T" in env["date"]
     assert data["config"]["batch"] == 2 and data["config"]["seq_len"] == 3
+    assert data["config"]["dtype"] == ["float32", "bfloat16"] and {r["dtype"] for r in rows} == {"float32", "bfloat16"}
     assert len(data["rows"]) == len(rows) and all(r["tokens_per_s"] > 0 for r in data["rows"])
 
 
@@ -117,7 +134,7 @@ def test_compile_failure_is_reported_not_raised(monkeypatch):
 
     monkeypatch.setattr(torch, "compile", broken)
     result = lstm_speed.run_benchmark(batch=2, seq_len=3, input_size=4, hidden_size=5, device="cpu", repeat=1)
-    reason = result["skipped"]["torch.compile step (hoisted)"]
+    reason = result["skipped"]["torch.compile step (hoisted) (float32)"]
     assert "torch.compile failed" in reason and "no compiler here" in reason
     assert {r["variant"] for r in result["rows"]} == {"nn.LSTM", "eager cell", "eager, hoisted input projection"}
 
@@ -131,4 +148,5 @@ def test_numpy_vs_torch_agree_and_report_a_ratio(capsys):
     assert all(s > 0 for s in result["seconds"].values())
     out = capsys.readouterr().out
     assert "solution takes" in out and "time of torch's nn.LSTM" in out
-    assert f"OpenBLAS kernels: {result['config']['blas_kernel'] or 'unknown'}" in out
+    blas = result["environment"]["blas"]
+    assert f"OpenBLAS kernels: {blas[0]['architecture'] if blas else 'unknown'}" in out

@@ -3,23 +3,19 @@ rung 1, and the ladder benchmark's command line at tiny sizes."""
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import json
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import ROOT
+from benchmarks import peephole_ladder as ladder_script
 from rnncourse import oracles
-from rnncourse.peephole_torch import (
-    RUNGS,
-    PeepholeLSTM,
-    peephole_sequence,
-    peephole_sequence_stacked,
-    timed_spike_task,
-    train_timing,
-)
+from rnncourse.cases.peephole import FORWARD_MISTAKES
+from rnncourse.lstm_torch import sequence_stacked
+from rnncourse.peephole_timing import train_timing
+from rnncourse.peephole_torch import RUNGS, PeepholeLSTM, peephole_sequence
+from rnncourse.tasks import timed_spike_task
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -62,7 +58,8 @@ def test_output_gate_sees_the_new_cell_state():
     """The mistaken form (output gate looking at c_{t-1}) differs, and the module is not it."""
     arrays = _book_arrays(1)
     model, x, state = _module_from(arrays)
-    wrong_h, _ = oracles.peephole_lstm_torch(*(torch.as_tensor(a) for a in arrays), output_sees_old_cell=True)
+    (_, output_sees_old_cell), = FORWARD_MISTAKES
+    wrong_h, _ = oracles.peephole_lstm_torch(*(torch.as_tensor(a) for a in arrays), step=output_sees_old_cell)
     assert (model(x, state)[0] - wrong_h).abs().max() > 1e-3
 
 
@@ -138,7 +135,7 @@ def test_stacked_models_equal_one_module_each():
     x = torch.randn(M, B, T, D, dtype=torch.float64)
     h0, c0 = torch.randn(M, B, H, dtype=torch.float64), torch.randn(M, B, H, dtype=torch.float64)
     stacked = [torch.stack([getattr(m, k) for m in models]) for k in ("W", "U", "b", "p_i", "p_f", "p_o")]
-    together = peephole_sequence_stacked(x, h0, c0, *stacked)
+    together = sequence_stacked(x, h0, c0, *stacked)
     for k, m in enumerate(models):
         torch.testing.assert_close(together[k], m(x[k], (h0[k], c0[k]))[0], rtol=1e-12, atol=1e-12)
 
@@ -161,24 +158,19 @@ def test_timed_spike_task_and_a_short_training_run():
     assert not torch.equal(params["U"][:, 0], params["U"][:, 1])
 
 
-def _ladder_script():
-    spec = importlib.util.spec_from_file_location("peephole_ladder", ROOT / "benchmarks" / "peephole_ladder.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.unit
 def test_ladder_script_main_writes_timings_and_provenance(tmp_path, capsys):
     path = tmp_path / "ladder.json"
-    result = _ladder_script().main(["--device", "cpu", "--batch", "2", "--seq-len", "3", "--input-size", "4",
-                                    "--hidden-size", "5", "--dtypes", "float32", "--rungs", "eager,hoisted",
-                                    "--repeat", "2", "--threads", "1", "--json", str(path), "--quiet"])
+    result = ladder_script.main(["--device", "cpu", "--batch", "2", "--seq-len", "3", "--input-size", "4",
+                                 "--hidden-size", "5", "--dtype", "float32", "--rungs", "eager", "hoisted",
+                                 "--repeat", "2", "--threads", "1", "--json", str(path)])
     saved = json.loads(path.read_text())
     assert saved["rows"] == json.loads(json.dumps(result["rows"]))
-    assert saved["device"].startswith("CPU") and saved["torch"] == torch.__version__ and saved["python"]
-    assert datetime.datetime.fromisoformat(saved["date"]).year >= 2024
-    assert saved["sizes"] == {"batch": 2, "seq_len": 3, "input_size": 4, "hidden_size": 5}
+    env = saved["environment"]
+    assert env["device_name"].startswith("CPU") and env["versions"]["torch"] == torch.__version__
+    assert datetime.datetime.fromisoformat(env["date"]).year >= 2024
+    assert {k: saved["config"][k] for k in ("batch", "seq_len", "input_size", "hidden_size", "dtype")} == \
+        {"batch": 2, "seq_len": 3, "input_size": 4, "hidden_size": 5, "dtype": ["float32"]}
     rows = saved["rows"]
     assert [(r["mode"], r["impl"]) for r in rows] == [(m, i) for m in ("forward", "forward+backward")
                                                       for i in ("nn.LSTM", "eager", "hoisted")]
@@ -194,4 +186,15 @@ def test_ladder_script_main_writes_timings_and_provenance(tmp_path, capsys):
 @pytest.mark.unit
 def test_ladder_script_rejects_unknown_dtype():
     with pytest.raises(SystemExit):
-        _ladder_script().parse_args(["--dtypes", "float8"])
+        ladder_script.main(["--dtype", "float8"])
+
+
+@pytest.mark.unit
+def test_importing_changes_no_torch_compile_setting():
+    """The rungs' recompile limits apply only while a compiled rung runs (a subprocess: a fresh import)."""
+    import subprocess
+    import sys
+    code = ("import torch._dynamo.config as c; before = (c.recompile_limit, c.accumulated_recompile_limit); "
+            "import rnncourse.peephole_torch, rnncourse.bench.peephole_ladder; "
+            "assert (c.recompile_limit, c.accumulated_recompile_limit) == before, before")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -23,13 +23,39 @@ from rnncourse.gradcheck import check_sequence_backward
 STEP_FWD, FWD, STEP_BWD, BWD, MAP = ("test_gru_step_forward", "test_gru_forward", "test_gru_step_backward",
                                      "test_gru_backward", "test_gru_params_from_torch")
 GATES = ("reset gate r", "update gate z", "candidate n")  # the column blocks of W, U, b
-MISTAKES = (
+
+
+def _gates(x_t, h, W, U, b):
+    """r, z and the three blocks of n's pre-activation (x W_n + b_n, U_n) of the book's GRU."""
+    H = h.shape[1]
+    ax = x_t @ W + b
+    r = torch.sigmoid(ax[:, :H] + h @ U[:, :H])
+    z = torch.sigmoid(ax[:, H:2 * H] + h @ U[:, H:2 * H])
+    return r, z, ax[:, 2 * H:], U[:, 2 * H:]
+
+
+def _swapped_z(x_t, h, W, U, b):
+    r, z, xn, Un = _gates(x_t, h, W, U, b)
+    return z * h + (1 - z) * torch.tanh(xn + (r * h) @ Un)
+
+
+def _reset_after(x_t, h, W, U, b):
+    r, z, xn, Un = _gates(x_t, h, W, U, b)
+    return (1 - z) * h + z * torch.tanh(xn + r * (h @ Un))
+
+
+def _reset_on_candidate(x_t, h, W, U, b):
+    r, z, xn, Un = _gates(x_t, h, W, U, b)
+    return (1 - z) * h + z * r * torch.tanh(xn + h @ Un)
+
+
+MISTAKES = (   # the hint, and the mistaken cell (for `oracles.gru_reference(step=...)`)
     ("z and 1 - z are swapped: the book's h_t = (1 - z_t) * h_{t-1} + z_t * n_t "
-     "(PyTorch's nn.GRU writes the other way round).", dict(swap_z=True)),
+     "(PyTorch's nn.GRU writes the other way round).", _swapped_z),
     ("you applied the reset gate after the product, r * (h U_n) (PyTorch's form); "
-     "the book's candidate uses (r * h) U_n.", dict(reset_after=True)),
+     "the book's candidate uses (r * h) U_n.", _reset_after),
     ("you applied the reset gate to the candidate, r * tanh(...); it scales the previous state inside "
-     "the candidate: tanh(x W_n + (r * h) U_n + b_n).", dict(reset_on_candidate=True)),
+     "the candidate: tanh(x W_n + (r * h) U_n + b_n).", _reset_on_candidate),
 )
 
 
@@ -59,7 +85,7 @@ def forward_case(label, B, T, D, H, seed, *, step=False, dtype=np.float64, again
     else:
         ref = oracles.gru_reference(*arrays)["h"]
     pick = (lambda a: a[:, 0]) if step else (lambda a: a)
-    hints = tuple((t, (pick(oracles.gru_reference(*arrays, **m)["h"]).astype(dtype),)) for t, m in MISTAKES)
+    hints = tuple((t, (pick(oracles.gru_reference(*arrays, step=m)["h"]).astype(dtype),)) for t, m in MISTAKES)
     cast = [a.astype(dtype) for a in arrays]
     if step:
         cast[0] = cast[0][:, 0]
@@ -75,7 +101,7 @@ def backward_case(label, B, T, D, H, seed, *, step=False, dh_scale=1.0, **kind) 
     dh = rng.normal(0, dh_scale, (B, 1 if step else T, H))
     names = oracles.GRU_GRADS
     ref = oracles.gru_reference(*arrays, dh=dh)
-    wrong = [(t, oracles.gru_reference(*arrays, dh=dh, **m)) for t, m in MISTAKES]
+    wrong = [(t, oracles.gru_reference(*arrays, dh=dh, step=m)) for t, m in MISTAKES]
     if step:
         x, h0, W, U, b = arrays
         pick = lambda r: (r["dx"][:, 0], *(r[k] for k in names[1:]))  # noqa: E731

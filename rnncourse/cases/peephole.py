@@ -14,6 +14,7 @@ peepholes at zero, PyTorch's own `nn.LSTMCell` (Chapter 3's LSTM).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from rnncourse import oracles
 from rnncourse.cases.lstm import GATES
@@ -25,10 +26,25 @@ STEP_FWD, FWD = "test_peephole_step_forward", "test_peephole_forward"
 STEP_BWD, BWD = "test_peephole_step_backward", "test_peephole_backward"
 PARAMS = ("W", "U", "b", "p_i", "p_f", "p_o")
 
+def _output_sees_old_cell(z, c, p_i, p_f, p_o):
+    """The peephole cell with the output gate reading c_{t-1} instead of c_t."""
+    zi, zf, zg, zo = z.chunk(4, dim=-1)
+    c_new = torch.sigmoid(zf + p_f * c) * c + torch.sigmoid(zi + p_i * c) * torch.tanh(zg)
+    return torch.sigmoid(zo + p_o * c) * torch.tanh(c_new), c_new
+
+
+def _no_peephole_gradient(z, c, p_i, p_f, p_o):
+    """The right forward pass, with no gradient through the peepholes' view of the cell state."""
+    zi, zf, zg, zo = z.chunk(4, dim=-1)
+    seen = c.detach()
+    c_new = torch.sigmoid(zf + p_f * seen) * c + torch.sigmoid(zi + p_i * seen) * torch.tanh(zg)
+    return torch.sigmoid(zo + p_o * c_new.detach()) * torch.tanh(c_new), c_new
+
+
 FORWARD_MISTAKES = (("the output gate looks at c_{t-1}; it looks at the new cell state c_t.",
-                     dict(output_sees_old_cell=True)),)
+                     _output_sees_old_cell),)   # the hint, and the mistaken cell (`peephole_reference(step=...)`)
 BACKWARD_MISTAKES = (("your dc misses the peephole terms: c_{t-1} also feeds the input and forget gates "
-                      "(p_i, p_f) and c_t feeds the output gate (p_o).", dict(peephole_grad=False)),
+                      "(p_i, p_f) and c_t feeds the output gate (p_o).", _no_peephole_gradient),
                      *FORWARD_MISTAKES)
 
 
@@ -49,7 +65,7 @@ def forward_case(label, B, T, D, H, seed, *, step=False, dtype=np.float64, **kin
         ref = oracles.lstm_reference(*arrays[:6])
     else:
         ref = oracles.peephole_reference(arrays)
-    hints = [(t, oracles.peephole_reference(arrays, **m)) for t, m in FORWARD_MISTAKES]
+    hints = [(t, oracles.peephole_reference(arrays, step=m)) for t, m in FORWARD_MISTAKES]
     pick = (lambda a: a[:, 0]) if step else (lambda a: a)
     hints = tuple((t, (pick(r["h"]).astype(dtype), pick(r["c"]).astype(dtype))) for t, r in hints)
     cast = [a.astype(dtype) for a in arrays]
@@ -68,7 +84,7 @@ def backward_case(label, B, T, D, H, seed, *, step=False, dh_scale=1.0, **kind) 
     dh = rng.normal(0, dh_scale, (B, 1 if step else T, H))
     dc_last = rng.normal(0, dh_scale, (B, H)) if step else None
     ref = oracles.peephole_reference(arrays, dh, dc_last)
-    wrong = [(t, oracles.peephole_reference(arrays, dh, dc_last, **m)) for t, m in BACKWARD_MISTAKES]
+    wrong = [(t, oracles.peephole_reference(arrays, dh, dc_last, step=m)) for t, m in BACKWARD_MISTAKES]
     names = list(oracles.PEEPHOLE_GRADS)
     if step:
         x, h0, c0, *params = arrays
