@@ -4,24 +4,21 @@
     python scripts/char_lm_long.py --numpy                  # also the book's NumPy RNN (on the CPU: slow)
     python scripts/char_lm_long.py --steps 50 --hidden 32   # a quick try
 
-Writes benchmarks/results/char_lm_long_<device>.json (or --json PATH), which the chapter shows.
+Writes benchmarks/results/char_lm_long_<device>.json (or --json PATH), a record of the benchmark kit
+(rnncourse.bench.kit: environment, config, results), which the chapter shows.
 """
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from rnncourse import text  # noqa: E402
-from rnncourse.answers import char_lm  # noqa: E402
-from rnncourse.devices import device_name, pick_device  # noqa: E402
+from rnncourse import text
+from rnncourse.answers import char_lm
+from rnncourse.bench import kit
+from rnncourse.devices import pick_device
 
 
 def main() -> None:
@@ -55,12 +52,8 @@ def main() -> None:
                                           for i in range(0, len(run["losses"]), every)]}
         print(f"{names[kind]:10s} held-out {run['valid'][-1][1]:.3f} bits/char in {run['seconds']:.1f} s", flush=True)
     device = torch.device(args.device)
-    result = {"device": device.type, "device_name": device_name(device), "torch_version": torch.__version__,
-              "python_version": sys.version.split()[0], "date": datetime.datetime.now(datetime.UTC).isoformat(),
-              "source": text.SOURCE, "config": config, "models": models}
-    path = args.json or ROOT / "benchmarks" / "results" / f"char_lm_long_{device.type}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=1))
+    result = kit.record("char_lm_long", device, config, source=text.SOURCE, models=models)
+    path = kit.save(result, args.json or kit.RESULTS / f"char_lm_long_{device.type}.json")
     print(f"wrote {path}")
 
 

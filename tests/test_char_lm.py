@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import ROOT, env
-from rnncourse import oracles, text
+from rnncourse import oracles, text, weights
 from rnncourse.answers import char_lm
 from rnncourse.answers.numpy_rnn import clip_grad_norm, rnn_backward, rnn_forward
 from rnncourse.tasks import sliding_windows, sunspots
@@ -119,7 +119,7 @@ def test_numpy_and_torch_rnn_models_agree_on_the_same_weights():
     params = char_lm.init_params(8, rng)
     params[2], params[4] = rng.normal(0, 0.1, 8), rng.normal(0, 0.1, text.VOCAB)
     model = char_lm.CharModel("rnn", 8)
-    oracles.load_book_params(model.rnn.weight_ih_l0, model.rnn.weight_hh_l0, model.rnn.bias_ih_l0,
+    weights.load_book_params(model.rnn.weight_ih_l0, model.rnn.weight_hh_l0, model.rnn.bias_ih_l0,
                              model.rnn.bias_hh_l0, *params[:3])
     with torch.no_grad():
         model.head.weight.copy_(torch.as_tensor(params[3].T))

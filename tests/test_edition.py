@@ -30,7 +30,7 @@ EXERCISES = sorted(p.name for p in (ROOT / "exercises").iterdir() if p.is_dir())
 # Solution lines the edition gives away on purpose, and the files that may hold each: the visible checks of
 # gru_params_from_torch build an nn.GRU from the book's parameters (the inverse mapping, with the same sign flip of
 # the update gate) and name that flip in the hint for its typical mistake; the GRU chapter teaches it in its prose.
-GIVEN_AWAY = {"flip = np.concatenate([np.ones(H), -np.ones(H), np.ones(H)])": {"rnncourse/oracles.py",
+GIVEN_AWAY = {"flip = np.concatenate([np.ones(H), -np.ones(H), np.ones(H)])": {"rnncourse/weights.py",
                                                                                "rnncourse/cases/gru.py"}}
 
 
