@@ -2,6 +2,7 @@
 must never reach students (solution lines, canaries). Fixtures are in conftest.py."""
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 import json
@@ -76,3 +77,13 @@ def ensure_node_deps() -> None:
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, "npm ci --prefix tests/browser failed:\n" + run.stdout[-2000:] + run.stderr[-2000:]
     stamp.touch()
+
+
+def up_to_the_last_graded_cell(nb):
+    """A copy of a notebook without the cells after its last graded cell. The capstone ends with an ungraded
+    demonstration that trains for minutes in a Jupyter kernel (by design: the student watches it learn); a
+    test that checks the graded cells has no reason to wait for it."""
+    nb = copy.deepcopy(nb)
+    last = max(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade"))
+    nb.cells = nb.cells[:last + 1]
+    return nb

@@ -23,7 +23,7 @@ import torch
 
 from autograder import edition as student_edition
 from autograder.solutions import answer_sources, with_answers
-from helpers import ASSIGNMENTS, ROOT, canaries, load_module, solution_lines
+from helpers import ASSIGNMENTS, ROOT, canaries, load_module, solution_lines, up_to_the_last_graded_cell
 from rnncourse.checking import as_outputs
 
 EXERCISES = sorted(p.name for p in (ROOT / "exercises").iterdir() if p.is_dir())
@@ -240,7 +240,7 @@ def test_exercises_work_alone_solved_and_untouched(edition, student, tmp_path):
                for gid, code in answers.items()}
     runs["rnn_no_tanh"] = with_answers(runs["rnn_untouched"], no_tanh)
     for label, nb in runs.items():
-        nbformat.write(nb, tmp_path / f"{label}.ipynb")
+        nbformat.write(up_to_the_last_graded_cell(nb), tmp_path / f"{label}.ipynb")
     _execute(student, tmp_path, [tmp_path / f"{label}.ipynb" for label in runs])
     for label in runs:
         cells = _graded_test_cells(nbformat.read(tmp_path / f"{label}.ipynb", as_version=4))

@@ -8,7 +8,7 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder.solutions import answer_sources, with_answers
-from helpers import ASSIGNMENTS, ROOT, env, nbgrader
+from helpers import ASSIGNMENTS, ROOT, env, nbgrader, up_to_the_last_graded_cell
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ def test_source_notebook_runs_in_a_clean_kernel(name):
     """The instructor's notebook as JupyterLab runs it: in its own folder, in a new kernel of this environment, with
     nothing added to the environment. Every graded cell passes, its visible and its hidden checks."""
     path = ROOT / "solutions" / name / f"{name}.ipynb"
-    nb = nbformat.read(path, as_version=4)
+    nb = up_to_the_last_graded_cell(nbformat.read(path, as_version=4))
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
                    ).execute(env=env())   # raises on the first cell that fails
     for cell in _graded_test_cells(nb):
