@@ -45,14 +45,18 @@ def notebook_pages() -> list[Path]:
     return [p for p in pages if p.exists() and "kernelspec:" in p.read_text().split("\n---", 1)[0]]
 
 
-def execute(path: str, nb) -> tuple[str, object, float, str | None]:
-    """Run one notebook in its own folder, as jupyter-book would. Returns (path, executed nb, seconds, error)."""
+def execute(path: str, nb) -> tuple[str, object, float, str | None, str]:
+    """Run one notebook in its own folder, as jupyter-book would.
+    Returns (path, executed nb, seconds, error, its slowest cells)."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]
     # torch.compile's cache, one per chapter: two kernels compiling into one shared cache at once have crashed it
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(ROOT / "_build" / "inductor" / Path(path).stem)
     result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=config["timeout"],
                                  allow_errors=config["allow_errors"], meta_override=True, record_timing=True)
-    return path, result.nb, result.time, result.exc_string if result.err else None
+    slowest = slowest_cells(result.nb)
+    for cell in result.nb.cells:   # jupyter-cache hashes all cell metadata: timing left in would never match again
+        cell.metadata.pop("execution", None)
+    return path, result.nb, result.time, result.exc_string if result.err else None, slowest
 
 
 def slowest_cells(nb, count: int = 3) -> str:
@@ -90,9 +94,9 @@ def execute_changed(jobs: int) -> dict[str, dict]:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(execute, uri, nb) for _, uri, nb in todo]
             for future in as_completed(futures):
-                uri, nb, seconds, error = future.result()
+                uri, nb, seconds, error, slowest = future.result()
                 rel = next(r for r, u in uris.items() if u == uri)
-                report[rel] = {"seconds": seconds, "cached": False, "slowest": slowest_cells(nb)}
+                report[rel] = {"seconds": seconds, "cached": False, "slowest": slowest}
                 print(f"  {rel}: {'FAILED' if error else 'executed'} in {seconds:.1f} s", flush=True)
                 if error:   # at once, not after the chapters still running
                     print(error[-3000:], file=sys.stderr, flush=True)
