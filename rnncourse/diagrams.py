@@ -244,17 +244,22 @@ def _lstm(ax, stage=None, *, peepholes=False, stages=LSTM_STAGES) -> None:
     _frame(ax, (-0.6, 10.4), (-0.5, 5.9))
 
 
+def _staged(draw, stage: str | None, stages, equations: dict, alts: dict) -> Diagram:
+    """A gated cell drawn by `draw(ax, stage)`: one stage highlighted with its equation below, or the whole cell."""
+    if stage is not None and stage not in stages:
+        raise ValueError(f"stage must be one of {stages} or None, got {stage!r}")
+    fig, (ax,) = _figure()
+    draw(ax, stage)
+    if stage is not None:
+        ax.set_ylim(-1.5, 5.9)
+        _equation(ax, 0.03, equations[stage])
+    return Diagram(fig, alts[stage])
+
+
 def draw_lstm_cell(stage: str | None = None) -> Diagram:
     """The LSTM cell; `stage` in LSTM_STAGES (forget, input, cell, output) highlights that stage's path and
     prints its equation below, None draws the whole cell."""
-    if stage is not None and stage not in LSTM_STAGES:
-        raise ValueError(f"stage must be one of {LSTM_STAGES} or None, got {stage!r}")
-    fig, (ax,) = _figure()
-    _lstm(ax, stage)
-    if stage is not None:
-        ax.set_ylim(-1.5, 5.9)
-        _equation(ax, 0.03, LSTM_EQUATIONS[stage])
-    return Diagram(fig, LSTM_ALT[stage])
+    return _staged(_lstm, stage, LSTM_STAGES, LSTM_EQUATIONS, LSTM_ALT)
 
 
 def draw_peephole_cell() -> Diagram:
@@ -344,14 +349,7 @@ def _gru(ax, stage=None) -> None:
 def draw_gru_cell(stage: str | None = None) -> Diagram:
     """The GRU cell (the book's convention: z_t weighs the candidate); `stage` in GRU_STAGES (reset,
     candidate, update) highlights that stage's path and prints its equation, None draws the whole cell."""
-    if stage is not None and stage not in GRU_STAGES:
-        raise ValueError(f"stage must be one of {GRU_STAGES} or None, got {stage!r}")
-    fig, (ax,) = _figure()
-    _gru(ax, stage)
-    if stage is not None:
-        ax.set_ylim(-1.5, 5.9)
-        _equation(ax, 0.03, GRU_EQUATIONS[stage])
-    return Diagram(fig, GRU_ALT[stage])
+    return _staged(_gru, stage, GRU_STAGES, GRU_EQUATIONS, GRU_ALT)
 
 
 def draw_lstm_and_gru() -> Diagram:
