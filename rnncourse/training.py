@@ -6,7 +6,7 @@ and a linear head on the last hidden state), trains it with Adam on fresh batche
 classic criterion: the fraction of held-out sequences answered within `TOLERANCE`.
 Everything is seeded, so a run on the same CPU gives the same numbers every time.
 
-Chapters 2, 3 and 5 measure every model with one yardstick: `BUDGET`, `SEEDS` and `learned`. `adding_run`
+Chapters 2, 3 and 5 measure every model with one yardstick: `BUDGET`, `SEEDS` and `learned`. `adding_runs`
 is `train_adding` with that budget, trained once and shared: by every cell of a chapter, and by chapters
 that run at the same time when `RUNS_ENV` names a folder for the finished runs (the book's build sets it).
 """
@@ -155,11 +155,6 @@ def train_adding(kind: str, T: int, *, hidden: int = 32, steps: int = 400, batch
 
 
 _RUNS: dict[str, dict] = {}
-
-
-def adding_run(kind: str, T: int, seed: int, **options) -> dict:
-    """`train_adding(kind, T, seed=seed, **BUDGET, **options)` on the CPU, trained once (see `adding_runs`)."""
-    return adding_runs([(kind, T, seed)], **options)[kind, T, seed]
 
 
 def adding_runs(specs: list[tuple[str, int, int]], **options) -> dict[tuple[str, int, int], dict]:

@@ -120,7 +120,7 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     CACHE.parent.mkdir(exist_ok=True)
-    # Chapters that train the same model share the run (rnncourse.training.adding_run): trained once per build.
+    # Chapters that train the same model share the run (rnncourse.training.adding_runs): trained once per build.
     os.environ.setdefault(RUNS_ENV, str(ROOT / "_build" / "runs"))
     report = execute_changed(max(1, args.jobs))
     executed = time.perf_counter() - start
