@@ -1,11 +1,13 @@
 """`python -m autograder grade ASSIGNMENT FOLDER`: grade a class folder through the hardened path.
 
 1. intake: each student's notebook is normalized against the release (`intake.py`);
-2. run: every submission runs in its own sandbox, in parallel (`sandbox.py`, `runner.py`);
-3. judge: the trusted process scores the returned arrays (`scoring.py`); results are cached
+2. run: every submission runs in its own sandbox (`task.py`, `sandbox.py`, `runner.py`), in parallel on this
+   machine or as one task each on a Dask cluster (`engine.py`); a task returns data, never a score;
+3. judge: this trusted process scores the returned arrays (`scoring.py`) as they arrive; results are cached
    per (submission hash, test-code hash), written atomically, so a killed run resumes exactly;
-4. nbgrader records the scores in the gradebook, writes feedback and exports the CSV
-   (`nbgrader_bridge.py`); a leak check greps everything returned to students for hidden tests.
+4. nbgrader records each student in the gradebook as their result arrives (this process is the gradebook's only
+   writer), then writes feedback and exports the CSV (`nbgrader_bridge.py`); a leak check greps everything
+   returned to students for hidden tests.
 """
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from queue import Queue
 
@@ -29,10 +31,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from autograder import engine, nbgrader_bridge, sandbox, scoring
 from autograder import intake as intake_mod
-from autograder import memory_bound, nbgrader_bridge, sandbox, scoring
-from autograder.jobfolder import Job
 from autograder.limits import Limits
+from autograder.task import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WORK = ROOT / "autograder"
@@ -53,28 +55,26 @@ def _points(source_nb) -> dict[str, float]:
             for c in intake_mod.test_cells(source_nb)}
 
 
-def _cells_to_run(nb) -> list[dict]:
-    """Every code cell but the tests: the instructor's setup cells and the student's answers."""
-    tests = {id(c) for c in intake_mod.test_cells(nb)}
-    return [{"id": c.metadata.get("nbgrader", {}).get("grade_id", f"cell-{i}"), "source": c.source}
-            for i, c in enumerate(nb.cells) if c.cell_type == "code" and id(c) not in tests]
-
-
 class Grader:
     """Grades one assignment; holds the trusted test specs and the limits for the whole batch."""
 
-    def __init__(self, assignment: str, work: Path, limits: Limits, jobs: int, strong: bool, hidden_feedback: str):
-        self.assignment, self.work, self.limits, self.jobs, self.strong = assignment, work, limits, jobs, strong
-        self.memory = memory_bound.choose(limits)
+    def __init__(self, assignment: str, work: Path, limits: Limits, hidden_feedback: str, allow_weak: bool):
+        self.assignment, self.work, self.limits = assignment, work, limits
+        self.settings = Settings(limits, allow_weak)
         self.course = nbgrader_bridge.Course(ROOT, work, assignment, hidden_feedback)
         self.release = nbformat.read(self.course.release, as_version=4)
         self.source = nbformat.read(self.course.source, as_version=4)
         self.specs = scoring.load_specs(assignment, _points(self.source))
+        self.calls = scoring.calls(self.specs)  # the inputs of every case: built once, sent once per worker
         self.fingerprint = scoring.spec_fingerprint(assignment, [self.course.source, self.course.release])
         self.results = work / "results" / assignment
-        self.slots: Queue[int] = Queue()
-        for slot in range(jobs):
-            self.slots.put(slot)
+
+    def cells(self, got: intake_mod.Intake) -> list[dict]:
+        """Every code cell of the normalized submission but the tests: the instructor's setup cells and the
+        student's answers, as {"id", "source"}."""
+        tests = {id(c) for c in intake_mod.test_cells(got.notebook)}
+        return [{"id": c.metadata.get("nbgrader", {}).get("grade_id", f"cell-{i}"), "source": c.source}
+                for i, c in enumerate(got.notebook.cells) if c.cell_type == "code" and id(c) not in tests]
 
     def result_path(self, student: str) -> Path:
         return self.results / f"{student}.json"
@@ -86,22 +86,21 @@ class Grader:
         old = json.loads(path.read_text())
         return old.get("submission_sha256") == sha and old.get("tests_sha256") == self.fingerprint
 
-    def run_one(self, got: intake_mod.Intake) -> dict:
-        """Sandbox one normalized submission and judge what it returns."""
-        job = Job.create(f"grade-{got.student}-", _cells_to_run(got.notebook), scoring.calls(self.specs),
-                         self.limits.seconds_per_call)
-        slot = self.slots.get()
-        try:
-            outcome = sandbox.run_job(job, self.limits, strong=self.strong, slot=slot, bound=self.memory)
-            cells = job.cell_statuses()
-            killed = outcome.killed or job.early_exit(outcome.exit_code)
-            tests = scoring.judge_job(self.specs, job, killed)
-        finally:
-            self.slots.put(slot)
-            shutil.rmtree(job.folder, ignore_errors=True)
-        return self.report(got, tests, cells, killed, outcome.seconds)
+    def task_key(self, got: intake_mod.Intake) -> str:
+        """The same submission under the same tests is the same task: a re-run or a retry never counts twice."""
+        return f"grade-{self.assignment}-{got.student}-{got.sha256[:16]}-{self.fingerprint[:16]}"
 
-    def report(self, got, tests, cells, killed, seconds) -> dict:
+    def judge(self, got: intake_mod.Intake, ran: dict) -> dict:
+        """The report of one submission from what its sandbox returned (`task.run_submission`)."""
+        killed = ran["refused"] or ran["killed"]
+        tests = scoring.score_returned(self.specs, ran["results"], killed)
+        return self.report(got, tests, ran["cells"], killed, ran["seconds"], ran["worker"], ran["sandbox"])
+
+    def failed(self, got: intake_mod.Intake, why: str) -> dict:
+        """The report of a submission the grading machinery itself could not run: zero, and a reason to look."""
+        return self.report(got, scoring.score_returned(self.specs, None, "grader error"), {}, why, 0.0, "", "")
+
+    def report(self, got, tests, cells, killed, seconds, worker, sandbox_kind) -> dict:
         reasons = list(got.notes)
         reasons += [f"cell '{cid}' failed when run: {status}" for cid, status in cells.items() if status != "ok"]
         if killed:
@@ -116,7 +115,7 @@ class Grader:
                 "score": score, "max_score": max_score, "cells": cells,
                 "tests": {t.test_id: t.as_dict() for t in tests},
                 "submission_sha256": got.sha256, "tests_sha256": self.fingerprint,
-                "sandbox": "bubblewrap" if self.strong else "rlimits only (weak)", "seconds": round(seconds, 3)}
+                "sandbox": sandbox_kind, "worker": worker, "seconds": round(seconds, 3)}
 
 
 def collect(grader: Grader, folder: Path) -> list[intake_mod.Intake]:
@@ -152,7 +151,7 @@ def grading_log(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path)  # appended to: one log of every grading run of this assignment
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
-    loggers = [logging.getLogger("py.warnings"), LOG]
+    loggers = [logging.getLogger("py.warnings"), logging.getLogger("distributed"), LOG]
     for logger in loggers:
         logger.addHandler(handler)
         logger.propagate = False
@@ -168,27 +167,38 @@ def grading_log(path: Path):
 
 
 def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: Limits, jobs: int,
-          require_sandbox: bool, force: bool, hidden_feedback: str = "full") -> int:
-    strong = sandbox.strong_sandbox_available()
-    if not strong:
-        console.print("[bold red]WARNING: bubblewrap (bwrap) is not installed. Student code will run with "
-                      "resource limits only: it can read files this user can read and use the network.[/]")
-        if require_sandbox:
-            console.print("[red]--require-sandbox was given: stopping.[/red]")
-            return 2
+          require_sandbox: bool, force: bool, hidden_feedback: str = "full", cluster: str | None = None,
+          scheduler_file: Path | None = None, allow_weak_sandbox: bool = False,
+          connect_timeout: float = engine.CONNECT_SECONDS) -> int:
+    """Grade every submission in `folder`: here with `jobs` sandboxes at once, or on the Dask cluster whose scheduler
+    is at `cluster` (or described by `scheduler_file`). Returns the exit status."""
+    remote = cluster or scheduler_file
+    if not remote:
+        if not sandbox.strong_sandbox_available():
+            console.print("[bold red]WARNING: bubblewrap (bwrap) is not installed. Student code will run with "
+                          "resource limits only: it can read files this user can read and use the network.[/]")
+            if require_sandbox:
+                console.print("[red]--require-sandbox was given: stopping.[/red]")
+                return 2
+        allow_weak_sandbox = not require_sandbox  # here the grader has already said it, loudly
+    try:  # before anything is written: an unreachable scheduler leaves the work folder as it was
+        pool = engine.connect(cluster, scheduler_file, jobs, limits, connect_timeout)
+    except engine.Unreachable as exc:
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
+        return 2
     work = work.resolve()
     log = work / "reports" / f"{assignment}-grading.log"
-    with grading_log(log):
-        code = _grade(assignment, folder, work, limits, jobs, strong, force, hidden_feedback)
+    with pool, grading_log(log):
+        code = _grade(assignment, folder, work, limits, pool, force, hidden_feedback, allow_weak_sandbox)
     console.print(f"Library warnings and nbgrader's log: {log}")
     return code
 
 
-def _grade(assignment: str, folder: Path, work: Path, limits: Limits, jobs: int, strong: bool, force: bool,
-           hidden_feedback: str) -> int:
+def _grade(assignment: str, folder: Path, work: Path, limits: Limits, pool: engine.Pool, force: bool,
+           hidden_feedback: str, allow_weak: bool) -> int:
     start = time.monotonic()
     try:
-        grader = Grader(assignment, work, limits, jobs, strong, hidden_feedback)
+        grader = Grader(assignment, work, limits, hidden_feedback, allow_weak)
     except (ValueError, FileNotFoundError) as exc:  # no such assignment: its cases or notebooks are missing
         console.print(f"[red]{exc}[/red]")
         return 2
@@ -198,31 +208,58 @@ def _grade(assignment: str, folder: Path, work: Path, limits: Limits, jobs: int,
     intakes = collect(grader, folder)
     todo = [g for g in intakes if force or not grader.cached(g.student, g.sha256)]
     console.print(f"Grading {len(todo)} of {len(intakes)} submissions of '{assignment}' "
-                  f"({len(intakes) - len(todo)} unchanged since the last run) with {jobs} workers, "
-                  f"sandbox: {'bubblewrap' if strong else 'WEAK (rlimits only)'}.")
-    console.print(f"Memory bound: {grader.memory.description}.")
+                  f"({len(intakes) - len(todo)} unchanged since the last run) on {pool.description}.")
     LOG.info("grading '%s' from %s: %d of %d submissions to run", assignment, folder, len(todo), len(intakes))
-    with Progress(console=console, transient=True) as bar, ThreadPoolExecutor(jobs) as pool:
+    recorder = Recorder(grader.course, sorted(g.student for g in intakes))
+    with Progress(console=console, transient=True) as bar, recorder:
         task = bar.add_task("sandboxed runs", total=len(todo))
-        futures = [(g, pool.submit(grader.run_one, g)) for g in todo]
-        for got, fut in futures:
-            try:
-                report = fut.result()
-            except Exception as exc:  # noqa: BLE001 - recorded as a grader error, the class goes on
-                report = grader.report(got, scoring.judge_job(grader.specs, None, "grader error"),
-                                       {}, f"the grader failed on this submission ({type(exc).__name__}: {exc})", 0.0)
+        for got, ran in pool.run(grader, todo):
+            report = grader.judge(got, ran) if isinstance(ran, dict) else grader.failed(got, ran)
+            grader.course.forget(got.student)  # first: killed here, the next run records the student again
             _atomic_write(grader.result_path(report["student"]), json.dumps(report, indent=1))
+            recorder.queue.put(got.student)
             bar.advance(task)
     return record(grader, intakes, start)
 
 
+class Recorder(threading.Thread):
+    """Records each student in nbgrader's gradebook as their result arrives, in one thread: SQLite has one writer,
+    and the gradebook's bookkeeping overlaps the sandboxes still running."""
+
+    def __init__(self, course: nbgrader_bridge.Course, students: list[str]):
+        super().__init__(name="gradebook", daemon=True)
+        self.course, self.students, self.queue = course, students, Queue()
+
+    def run(self) -> None:
+        try:
+            LOG.info("nbgrader:\n%s", self.course.register())
+            self.course.add_students(self.students)
+            while (student := self.queue.get()) is not None:
+                LOG.info("nbgrader:\n%s", self.course.record_student(student))
+        except RuntimeError as exc:  # nbgrader failed: `record` records the rest again, and tells
+            LOG.error("%s", exc)
+            while self.queue.get() is not None:  # let the grading loop finish
+                pass
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.queue.put(None)
+        self.join()
+
+
 def record(grader: Grader, intakes, start: float) -> int:
-    """nbgrader: gradebook, feedback, CSV; then the leak check and the summary."""
+    """nbgrader: students not recorded yet (a run interrupted earlier), feedback, CSV; then the leak check and the
+    summary."""
     work = grader.work
     (work / "grades").mkdir(exist_ok=True)
     failed = False
     try:
-        LOG.info("nbgrader:\n%s", grader.course.record(work / "grades" / "grades.csv"))
+        LOG.info("nbgrader:\n%s", grader.course.register() + grader.course.record_missing()
+                 + grader.course.feedback())
+        grader.course.export(work / "grades" / "grades.csv")
     except RuntimeError as exc:
         failed = True
         LOG.error("%s", exc)

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -92,12 +93,13 @@ def summary_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+# No CheckCellMetadata: every submitted notebook is rebuilt from the release by intake.normalize, so its nbgrader
+# metadata is the instructor's; validating it again against nbgrader's JSON schema took a fifth of the bookkeeping.
 AUTOGRADE_PREPROCESSORS = [
     "autograder.nbgrader_bridge.SandboxScores",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
 
@@ -152,17 +154,46 @@ class Course:
             app.log.removeHandler(handler)
         return stream.getvalue()
 
-    def record(self, csv_path: Path) -> str:
-        """Register the assignment if needed, record scores, write feedback, export the CSV; return the log."""
-        log = ""
+    def register(self) -> str:
+        """Add the assignment to the gradebook if it is not there yet; return nbgrader's log."""
         with Gradebook(self.db_url, self.coursedir.course_id) as gb:
-            known = any(a.name == self.assignment for a in gb.assignments)
-        if not known:
-            log += self._run(GenerateAssignment, force=True)
-        log += self._run(Autograde, force=True, create_student=True)
-        log += self._run(GenerateFeedback, force=True)
+            if any(a.name == self.assignment for a in gb.assignments):
+                return ""
+        return self._run(GenerateAssignment, force=True)
+
+    def add_students(self, students: list[str]) -> None:
+        """Enter the class in this order, before any result: nbgrader's CSV lists students in the order they
+        entered its gradebook, and results arrive in any order."""
+        with Gradebook(self.db_url, self.coursedir.course_id) as gb:
+            known = {s.id for s in gb.students}
+            for student in students:
+                if student not in known:
+                    gb.add_student(student)
+
+    def record_student(self, student: str) -> str:
+        """Record one student's scores in the gradebook (and their autograded notebook); return nbgrader's log."""
+        self.coursedir.student_id = student
+        try:
+            return self._run(Autograde, force=True, create_student=True)
+        finally:
+            self.coursedir.student_id = "*"
+
+    def forget(self, student: str) -> None:
+        """Drop the student's autograded notebook, the mark of a recorded result: their result is changing."""
+        shutil.rmtree(self.student_folder("autograded", student), ignore_errors=True)
+
+    def record_missing(self) -> str:
+        """Record every student whose result is not in the gradebook yet (a run interrupted before it recorded
+        them): nbgrader skips the students that have an autograded notebook."""
+        return self._run(Autograde, force=False, create_student=True)
+
+    def feedback(self) -> str:
+        """Every student's feedback, written again: it follows the hidden-feedback setting of this run."""
+        return self._run(GenerateFeedback, force=True)
+
+    def export(self, csv_path: Path) -> None:
+        """nbgrader's CSV export: every assignment graded in this gradebook, one row per student each."""
         exporter = CsvExportPlugin(config=self.config)
-        exporter.to = str(csv_path)  # every assignment graded in this gradebook, one row per student each
+        exporter.to = str(csv_path)
         with Gradebook(self.db_url, self.coursedir.course_id) as gb:
             exporter.export(gb)
-        return log

@@ -1,8 +1,8 @@
 """The trusted side of a test: build the cases, hand their inputs to the sandbox, judge the outputs.
 
 Reference outputs never leave this process. What comes back from the sandbox is read as plain
-data (`jobfolder.Job.result`: arrays without pickle, size-capped text) and judged here with this
-process's own NumPy, so nothing a submission does to its interpreter can change a score.
+data (`jobfolder.Job.result`: arrays without pickle, size-capped text, on the machine that ran it) and judged
+here with this process's own NumPy, so nothing a submission does to its interpreter can change a score.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from autograder.jobfolder import Job
 from rnncourse.checking import Case, judge
 
 ASSIGNMENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -117,18 +116,19 @@ def spec_fingerprint(assignment: str, notebooks: list[Path]) -> str:
 
 
 def calls(specs: list[TestSpec]) -> list[tuple[str, list]]:
-    """(function name, arguments) of every case, in the order judge_job reads the results."""
+    """(function name, arguments) of every case, in the order `score_returned` reads them."""
     return [(case.func, case.call_args()) for spec in specs for case in spec.cases]
 
 
-def judge_job(specs: list[TestSpec], job: Job | None, killed: str) -> list[TestResult]:
-    """Score every test from what the sandbox left in the job folder (None: it never ran)."""
+def score_returned(specs: list[TestSpec], returned: list | None, killed: str) -> list[TestResult]:
+    """Score every test from what the sandbox returned for each call of `calls(specs)`, in order: arrays, a text
+    saying why the call failed, or None (`returned` None: the submission never ran)."""
     results, n = [], 0
     for spec in specs:
         passed, hidden_passed, messages = 0, 0, []
         for i, case in enumerate(spec.cases):
             hidden = i >= len(spec.cases) - spec.hidden
-            got = job.result(n) if job else None
+            got = returned[n] if returned else None
             n += 1
             if isinstance(got, list):
                 problem = judge(case, got)
