@@ -208,10 +208,12 @@ def _pct(k: int, n: int) -> str:
     return f"{k}/{n} ({100 * k / n:.0f}%)" if n else "0/0"
 
 
-def build(work: Path, assignment: str) -> tuple[Path, Path]:
-    """Write reports/<assignment>.html and reports/<assignment>-report.csv from the last grading run in `work`."""
+def build(work: Path, assignment: str, hidden_feedback: str | None = None) -> tuple[Path, Path]:
+    """Write reports/<assignment>.html and reports/<assignment>-report.csv from the last grading run in `work`,
+    saying about hidden checks what `hidden_feedback` allows (default: the grading run's setting)."""
     results = load_results(work, assignment)
-    entries, hidden_feedback = students.read_roster(work, assignment)
+    entries, graded_with = students.read_roster(work, assignment)
+    hidden_feedback = hidden_feedback or graded_with
     folder = {e.student: e.folder for e in entries if e.student}
     skipped = [e for e in entries if not e.student]
     n = len(results)
