@@ -142,8 +142,9 @@ def _histogram(results: list[dict]) -> str:
     scores = [r["score"] for r in results]
     top = max((r["max_score"] for r in results), default=1)
     fig, ax = plt.subplots(figsize=(6, 2.8))
-    ax.hist(scores, bins=[x - 0.25 for x in range(int(top) + 2)], color=PALETTE[0], edgecolor="black", hatch="//")
-    ax.set(xlabel=f"score (out of {top:g})", ylabel="students", title="Score distribution")
+    edges = [x / 2 - 0.25 for x in range(int(2 * top) + 2)]   # half-point bins, centred on 0, 0.5, 1, ...
+    ax.hist(scores, bins=edges, color=PALETTE[0], edgecolor="black", hatch="//")
+    ax.set(xlabel=f"score (out of {top:g}, in half points)", ylabel="students", title="Score distribution")
     ax.yaxis.get_major_locator().set_params(integer=True)
     return _figure(fig, f"Histogram of the scores of {len(scores)} students, out of {top:g} points; "
                         "the table of students below gives every score.")
@@ -222,11 +223,8 @@ def build(work: Path, assignment: str, hidden_feedback: str | None = None) -> tu
     parts = []
 
     # scores and points lost per task
-    lost = Counter()
-    for r in results:
-        for tid, t in r["tests"].items():
-            lost[tid] += t["points"] - t["score"]
-    lost = {tid: lost[tid] for tid in (results[0]["tests"] if results else [])}
+    lost = {tid: sum(r["tests"][tid]["points"] - r["tests"][tid]["score"] for r in results)
+            for tid in (results[0]["tests"] if results else [])}
     parts.append(("scores", "Scores", (_histogram(results) if results else "") + _points_lost(lost, n) + _table(
         "Points lost per task, summed over the class", ["task", "points lost", "per student"],
         [[t, f"{v:g}", f"{v / n:.2f}"] for t, v in lost.items()])))

@@ -24,14 +24,14 @@ def work(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("lms")
     path = os.environ["PATH"]
     os.environ["PATH"] = f"{BIN}{os.pathsep}{path}"   # a new gradebook runs `alembic` (of this environment)
-    scores = {("rnn", "alice"): 7, ("rnn", "help-2f4b6e1d"): 4.5, ("bptt", "alice"): 3}
+    scores = {("rnn", "alice"): 7, ("rnn", "help-0bdbc8fb"): 4.5, ("bptt", "alice"): 3}
     try:
         with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", "rnn-course") as gb:
             for name in ("rnn", "bptt"):
                 gb.add_assignment(name)
                 gb.add_notebook(name, name)
                 gb.add_grade_cell("test", name, name, max_score=7, cell_type="code")
-            for sid in ("alice", "bob", "help-2f4b6e1d"):
+            for sid in ("alice", "bob", "help-0bdbc8fb"):
                 gb.add_student(sid)
             for (name, sid), score in scores.items():
                 gb.add_submission(name, sid)
@@ -39,7 +39,7 @@ def work(tmp_path_factory):
             gb.db.commit()
     finally:
         os.environ["PATH"] = path
-    students.write_roster(tmp_path, "rnn", [students.Entry("--help", "help-2f4b6e1d")], "full")
+    students.write_roster(tmp_path, "rnn", [students.Entry("--help", "help-0bdbc8fb")], "full")
     return tmp_path
 
 
@@ -71,7 +71,7 @@ def test_plain_and_the_command_line(work, tmp_path):
     assert main(["export", "--format", "plain", "--workdir", str(work), "-o", str(out)]) == 0
     rows = list(csv.DictReader(out.read_text().splitlines()))
     assert [(r["student_id"], r["folder"], r["rnn"], r["bptt"]) for r in rows] == [
-        ("alice", "alice", "7", "3"), ("bob", "bob", "", ""), ("help-2f4b6e1d", "--help", "4.5", "")]
+        ("alice", "alice", "7", "3"), ("bob", "bob", "", ""), ("help-0bdbc8fb", "--help", "4.5", "")]
 
 
 def test_a_roster_without_logins_is_refused(work, tmp_path):

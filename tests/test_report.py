@@ -153,6 +153,26 @@ def test_report_names_no_hidden_check_beyond_the_feedback_setting(graded, settin
     assert "hidden check 1 of" in page and "the tanh is missing" in page
 
 
+@pytest.mark.integration
+def test_report_follows_the_class_through_the_course(graded, tmp_path):
+    """With a second assignment graded (here: the results of five students copied as if they had done bptt), the
+    report gives each student's path and says where the class drops off."""
+    _, work, _, reports = graded
+    copy = tmp_path / "work"
+    shutil.copytree(work, copy, symlinks=True)
+    (copy / "results" / "bptt").mkdir()
+    stayed = sorted(reports)[:5]
+    for sid in stayed:
+        shutil.copy(copy / "results" / "rnn" / f"{sid}.json", copy / "results" / "bptt" / f"{sid}.json")
+    page = html.unescape(report.build(copy, "rnn")[0].read_text())
+    handed = sum(bool(r["submission_sha256"]) for r in reports.values())
+    kept = sum(bool(reports[s]["submission_sha256"]) for s in stayed)
+    assert f"The most students stopped handing in at bptt ({handed - kept} fewer than the assignment before)" in page
+    path = page[page.index("Each student's path"):]
+    assert path.count("not handed in") == len(reports) - len(stayed)
+    assert path.index("<th scope=\"col\">rnn</th>") < path.index("<th scope=\"col\">bptt</th>"), "course order"
+
+
 class _Outline(HTMLParser):
     """Headings, landmarks, table header cells and images of a page."""
 
