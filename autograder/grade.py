@@ -236,8 +236,14 @@ def record(grader: Grader, intakes, start: float) -> int:
     skipped = [e for e in students.read_roster(work, grader.assignment)[0] if not e.student]
     write_summary(grader.assignment, reports, skipped, work)
     show_summary(reports, skipped, time.monotonic() - start, work)
-    page, _ = class_report.build(work, grader.assignment)
-    Console().print(f"Class report (mistakes, similar answers, who needs attention): {page}")
+    try:
+        page, _ = class_report.build(work, grader.assignment)
+        Console().print(f"Class report (mistakes, similar answers, who needs attention): {page}")
+    except Exception as exc:  # noqa: BLE001 - the grades are recorded; the report can be written again
+        failed = True
+        LOG.exception("class report")
+        console.print(f"[red]The class report failed ({type(exc).__name__}: {exc}); the grades are recorded. "
+                      f"`rnn-grade report {grader.assignment}` writes it again.[/red]")
     return 1 if failed or leaks else 0
 
 

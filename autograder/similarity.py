@@ -22,6 +22,7 @@ WINDOW = 1        # keep every k-gram: answers are short, and copydetect's winno
                   # per-process string hash, which would make a pair's score vary from one run to the next
 THRESHOLD = 0.5   # measured in tests/test_similarity.py (planted copies vs independent answers)
 MIN_TOKENS = 60   # an answer with less code of its own than this (the untouched release) is not compared
+MAX_CHARS = 100_000  # of an answer, compared (a hostile notebook may hold megabytes of code; answers are ~2,000)
 
 
 @dataclass
@@ -34,8 +35,8 @@ class Pair:
 
 
 def fingerprint(code: str, boilerplate: set[int] = frozenset()) -> CodeFingerprint:
-    """copydetect's fingerprint of Python `code`, less the fingerprints in `boilerplate`."""
-    fp = CodeFingerprint("answer.py", K, WINDOW, fp=io.StringIO(code), language="python")
+    """copydetect's fingerprint of Python `code` (its first MAX_CHARS), less the fingerprints in `boilerplate`."""
+    fp = CodeFingerprint("answer.py", K, WINDOW, fp=io.StringIO(code[:MAX_CHARS]), language="python")
     if boilerplate:
         # done here, not through copydetect's `boilerplate` argument: that one assumes unique fingerprints, and
         # a window of 1 keeps repeated ones
