@@ -198,7 +198,7 @@ line-height:1.45}
 a{color:#0b5394}nav ul{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;padding:0;list-style:none}
 table{border-collapse:collapse;margin:.6rem 0 1.4rem}caption{text-align:left;font-weight:600;padding:.3rem 0}
 th,td{border:1px solid #767676;padding:.25rem .5rem;text-align:left;vertical-align:top}thead th{background:#e8e8e8}
-td.num,th.num{text-align:right}img{max-width:100%;height:auto}
+img{max-width:100%;height:auto}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:.8rem}
 pre{background:#f6f6f6;border:1px solid #767676;padding:.5rem;overflow-x:auto;font-size:.85rem}
 mark{background:#ffd166;color:#000;text-decoration:underline}
@@ -209,74 +209,88 @@ def _pct(k: int, n: int) -> str:
     return f"{k}/{n} ({100 * k / n:.0f}%)" if n else "0/0"
 
 
-def build(work: Path, assignment: str, hidden_feedback: str | None = None) -> tuple[Path, Path]:
-    """Write reports/<assignment>.html and reports/<assignment>-report.csv from the last grading run in `work`,
-    saying about hidden checks what `hidden_feedback` allows (default: the grading run's setting)."""
-    results = load_results(work, assignment)
-    entries, graded_with = students.read_roster(work, assignment)
-    hidden_feedback = hidden_feedback or graded_with
-    folder = {e.student: e.folder for e in entries if e.student}
-    skipped = [e for e in entries if not e.student]
-    n = len(results)
-    rows: list[list] = []   # the CSV: section, item, value, detail
-    e = html.escape
-    parts = []
+@dataclass
+class Section:
+    key: str          # its anchor
+    title: str
+    body: str         # HTML
+    rows: list[list]  # its lines of the CSV: section, item, value, detail
 
-    # scores and points lost per task
-    lost = {tid: sum(r["tests"][tid]["points"] - r["tests"][tid]["score"] for r in results)
-            for tid in (results[0]["tests"] if results else [])}
-    parts.append(("scores", "Scores", (_histogram(results) if results else "") + _points_lost(lost, n) + _table(
+
+@dataclass
+class Run:
+    """What one grading run of an assignment left in the work folder."""
+
+    work: Path
+    assignment: str
+    results: list[dict]
+    folder: dict[str, str]          # student id -> the class folder's name
+    skipped: list[students.Entry]   # entries of the class folder that were not graded
+    hidden_feedback: str
+
+
+def _scores(run: Run) -> Section:
+    n = len(run.results)
+    lost = {tid: sum(r["tests"][tid]["points"] - r["tests"][tid]["score"] for r in run.results)
+            for tid in (run.results[0]["tests"] if run.results else [])}
+    body = (_histogram(run.results) if run.results else "") + _points_lost(lost, n) + _table(
         "Points lost per task, summed over the class", ["task", "points lost", "per student"],
-        [[t, f"{v:g}", f"{v / n:.2f}"] for t, v in lost.items()])))
-    rows += [["points lost", t, f"{v:g}", f"{n} students"] for t, v in lost.items()]
+        [[t, f"{v:g}", f"{v / n:.2f}"] for t, v in lost.items()])
+    return Section("scores", "Scores", body, [["points lost", t, f"{v:g}", f"{n} students"] for t, v in lost.items()])
 
-    # checks
-    found = checks(assignment, results, hidden_feedback)
-    parts.append(("checks", "Checks the class failed", "<p>Every check of every graded task, visible and hidden: "
-                  "the share of the class whose answer failed it.</p>" + _table(
-                      "Share of the class failing each check", ["check", "task", "kind", "failed"],
-                      [[c.name, c.test_id, "hidden" if c.hidden else "visible", _pct(c.failed, n)]
-                       for c in sorted(found, key=lambda c: -c.failed)])))
-    rows += [["check", f"{c.test_id}: {c.name}", c.failed, f"of {n}; {'hidden' if c.hidden else 'visible'}"]
-             for c in found]
 
-    # typical mistakes
-    known = mistakes(assignment, results, hidden_feedback)
-    parts.append(("mistakes", "Typical mistakes", "<p>Each mistake the checks' hints recognise, and who made it: "
-                  "what the next lecture may repeat.</p>" + _table(
-                      "Typical mistakes (from the hints)", ["mistake (the hint)", "task", "students", "who",
-                                                            "example"],
-                      [[m.hint, m.test_id, len(m.students), ", ".join(m.students), m.example]
-                       for m in sorted(known, key=lambda m: -len(m.students))])))
-    rows += [["mistake", m.hint, len(m.students), f"{m.test_id}: {' '.join(m.students)}"] for m in known]
+def _checks(run: Run) -> Section:
+    n, found = len(run.results), checks(run.assignment, run.results, run.hidden_feedback)
+    body = "<p>Every check of every graded task, visible and hidden: the share of the class whose answer failed " \
+           "it.</p>" + _table("Share of the class failing each check", ["check", "task", "kind", "failed"],
+                               [[c.name, c.test_id, "hidden" if c.hidden else "visible", _pct(c.failed, n)]
+                                for c in sorted(found, key=lambda c: -c.failed)])
+    return Section("checks", "Checks the class failed", body, [
+        ["check", f"{c.test_id}: {c.name}", c.failed, f"of {n}; {'hidden' if c.hidden else 'visible'}"]
+        for c in found])
 
-    # students: status, time, folder, attention
-    attention = [r for r in results if not r["status"].startswith("graded")]
-    parts.append(("students", "Students", (_times(results) if results else "") + _table(
+
+def _mistakes(run: Run) -> Section:
+    known = mistakes(run.assignment, run.results, run.hidden_feedback)
+    body = "<p>Each mistake the checks' hints recognise, and who made it: what the next lecture may repeat.</p>" \
+           + _table("Typical mistakes (from the hints)", ["mistake (the hint)", "task", "students", "who", "example"],
+                    [[m.hint, m.test_id, len(m.students), ", ".join(m.students), m.example]
+                     for m in sorted(known, key=lambda m: -len(m.students))])
+    return Section("mistakes", "Typical mistakes", body, [
+        ["mistake", m.hint, len(m.students), f"{m.test_id}: {' '.join(m.students)}"] for m in known])
+
+
+def _students(run: Run) -> Section:
+    body = (_times(run.results) if run.results else "") + _table(
         "Every entry of the class folder", ["student id", "folder", "score", "status", "seconds", "reasons"],
-        [[r["student"], folder.get(r["student"], r.get("folder", r["student"])), f"{r['score']:g}/{r['max_score']:g}",
-          r["status"], r["seconds"], "; ".join(r["reasons"])] for r in results]
-        + [["(none)", s.folder, "", s.status, "", ""] for s in skipped])))
-    parts.append(("attention", "Students who need attention", "<p>" + (
-        f"{len(attention)} graded submissions need a look, and {len(skipped)} entries of the class folder were "
-        "not graded.</p>") + _table("Who needs attention, and why", ["student id", "folder", "status", "reasons"],
-                                    [[r["student"], folder.get(r["student"], r["student"]), r["status"],
-                                      "; ".join(r["reasons"])] for r in attention]
-                                    + [["(none)", s.folder, s.status, ""] for s in skipped])))
-    rows += [["student", r["student"], r["score"], f"{r['status']}; folder {folder.get(r['student'], r['student'])}"
-              f"; {r['seconds']} s; " + " | ".join(r["reasons"])] for r in results]
-    rows += [["not graded", s.folder, "", s.status] for s in skipped]
+        [[r["student"], run.folder.get(r["student"], r["student"]), f"{r['score']:g}/{r['max_score']:g}",
+          r["status"], r["seconds"], "; ".join(r["reasons"])] for r in run.results]
+        + [["(none)", s.folder, "", s.status, "", ""] for s in run.skipped])
+    rows = [["student", r["student"], r["score"], f"{r['status']}; folder {run.folder.get(r['student'], r['student'])}"
+             f"; {r['seconds']} s; " + " | ".join(r["reasons"])] for r in run.results]
+    return Section("students", "Students", body, rows + [["not graded", s.folder, "", s.status] for s in run.skipped])
 
-    # similarity
-    course = nbgrader_bridge.Course(ROOT, work, assignment)
-    pairs = similarity.compare(answers(course, [r["student"] for r in results]), boilerplate(course))
-    rates = (similarity.measure(SIMILARITY_CASES, boilerplate(nbgrader_bridge.Course(ROOT, work, "rnn")))
-             if SIMILARITY_CASES.is_dir() else None)
-    text = (f"<p>Answer code of every pair of submissions, compared by winnowed fingerprints (copydetect, as MOSS "
-            f"does) with names, comments and order ignored and the starter code and the reference solution removed. "
+
+def _attention(run: Run) -> Section:
+    attention = [r for r in run.results if not r["status"].startswith("graded")]
+    body = (f"<p>{len(attention)} graded submissions need a look, and {len(run.skipped)} entries of the class folder "
+            "were not graded.</p>") + _table(
+        "Who needs attention, and why", ["student id", "folder", "status", "reasons"],
+        [[r["student"], run.folder.get(r["student"], r["student"]), r["status"], "; ".join(r["reasons"])]
+         for r in attention] + [["(none)", s.folder, s.status, ""] for s in run.skipped])
+    return Section("attention", "Students who need attention", body, [])
+
+
+def _similar(run: Run) -> Section:
+    e = html.escape
+    course = nbgrader_bridge.Course(ROOT, run.work, run.assignment)
+    pairs = similarity.compare(answers(course, [r["student"] for r in run.results]), boilerplate(course))
+    text = ("<p>Answer code of every pair of submissions, compared by winnowed fingerprints (copydetect, as MOSS "
+            "does) with names, comments and order ignored and the starter code and the reference solution removed. "
             f"Listed: pairs where one answer has at least {similarity.THRESHOLD:.0%} of its code in common with the "
-            f"other, for you to judge; no score is changed.")
-    if rates:
+            "other, for you to judge; no score is changed.")
+    if SIMILARITY_CASES.is_dir():
+        rates = similarity.measure(SIMILARITY_CASES, boilerplate(nbgrader_bridge.Course(ROOT, run.work, "rnn")))
         text += (f" On the course's test answers, this threshold flagged {rates['false_positives']} of "
                  f"{rates['independent_pairs']} pairs of independent answers (false positives) and missed "
                  f"{rates['false_negatives']} of {rates['copied_pairs']} planted copies (false negatives).")
@@ -288,46 +302,56 @@ def build(work: Path, assignment: str, hidden_feedback: str | None = None) -> tu
                  "highlighted (and underlined).</p><div class=\"pair\">"
                  + "".join(f'<pre aria-label="answer of {e(s)}">{code}</pre>' for s, code in zip((p.a, p.b), p.marked))
                  + "</div>")
-    parts.append(("similarity", "Answers that look copied", text))
-    rows += [["similar pair", f"{p.a} {p.b}", p.similarity, f"shares {p.shares[0]} {p.shares[1]}"] for p in pairs]
+    return Section("similarity", "Answers that look copied", text, [
+        ["similar pair", f"{p.a} {p.b}", p.similarity, f"shares {p.shares[0]} {p.shares[1]}"] for p in pairs])
 
-    # the course
-    graded = [d.name for d in (work / "results").iterdir() if d.is_dir() and any(d.glob("*.json"))]
-    if len(graded) > 1:
-        order = course_order(graded)
-        every = {a: {r["student"]: r for r in load_results(work, a)} for a in order}
-        ids = sorted(set().union(*every.values()))
-        handed = [sum(bool(r["submission_sha256"]) for r in every[a].values()) for a in order]
-        half = [sum(r["score"] >= r["max_score"] / 2 for r in every[a].values()) for a in order]
-        drops = [(handed[i - 1] - handed[i], order[i]) for i in range(1, len(order))]
-        worst = max(drops)
-        sentence = (f"The most students stopped handing in at {worst[1]} ({worst[0]} fewer than the assignment "
-                    "before)." if worst[0] > 0 else "No assignment was handed in by fewer students than the one "
-                                                     "before.")
-        cells = [[s] + [(f"{every[a][s]['score']:g}/{every[a][s]['max_score']:g}" if s in every[a] else "not handed in")
-                        for a in order] for s in ids]
-        parts.append(("course", "The class through the course", f"<p>{e(sentence)}</p>"
-                      + _course_path(order, handed, half)
-                      + _table("Students per assignment", ["assignment", "handed in", "half the points or more"],
-                               [[a, h, p] for a, h, p in zip(order, handed, half)])
-                      + _table("Each student's path (score per assignment)", ["student id", *order], cells)))
-        rows += [["course", a, h, f"{p} with half the points or more"] for a, h, p in zip(order, handed, half)]
 
+def _course(run: Run) -> Section | None:
+    """Each student's path through the assignments graded in this work folder, when there are several."""
+    graded = sorted({p.parent.name for p in (run.work / "results").glob("*/*.json")})
+    if len(graded) < 2:
+        return None
+    order = course_order(graded)
+    every = {a: {r["student"]: r for r in load_results(run.work, a)} for a in order}
+    handed = [sum(bool(r["submission_sha256"]) for r in every[a].values()) for a in order]
+    half = [sum(r["score"] >= r["max_score"] / 2 for r in every[a].values()) for a in order]
+    drop, where = max((handed[i - 1] - handed[i], order[i]) for i in range(1, len(order)))
+    sentence = (f"The most students stopped handing in at {where} ({drop} fewer than the assignment before)."
+                if drop > 0 else "No assignment was handed in by fewer students than the one before.")
+    paths = [[s] + [f"{every[a][s]['score']:g}/{every[a][s]['max_score']:g}" if s in every[a] else "not handed in"
+                    for a in order] for s in sorted(set().union(*every.values()))]
+    body = (f"<p>{html.escape(sentence)}</p>" + _course_path(order, handed, half)
+            + _table("Students per assignment", ["assignment", "handed in", "half the points or more"],
+                     [[a, h, p] for a, h, p in zip(order, handed, half)])
+            + _table("Each student's path (score per assignment)", ["student id", *order], paths))
+    return Section("course", "The class through the course", body, [
+        ["course", a, h, f"{p} with half the points or more"] for a, h, p in zip(order, handed, half)])
+
+
+def build(work: Path, assignment: str, hidden_feedback: str | None = None) -> tuple[Path, Path]:
+    """Write reports/<assignment>.html and reports/<assignment>-report.csv from the last grading run in `work`,
+    saying about hidden checks what `hidden_feedback` allows (default: the grading run's setting)."""
+    entries, graded_with = students.read_roster(work, assignment)
+    run = Run(work, assignment, load_results(work, assignment), {e.student: e.folder for e in entries if e.student},
+              [e for e in entries if not e.student], hidden_feedback or graded_with)
+    parts = [s for s in (_scores(run), _checks(run), _mistakes(run), _students(run), _attention(run), _similar(run),
+                         _course(run)) if s]
+    e = html.escape
     page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>Class report: {e(assignment)}</title><style>{STYLE}</style></head><body>"
-            f"<header><h1>Class report: {e(assignment)}</h1><p>{n} graded submissions, {len(skipped)} entries "
-            f"not graded; hidden checks named as feedback names them (<code>--hidden-feedback "
-            f"{e(hidden_feedback)}</code>).</p></header>"
+            f"<header><h1>Class report: {e(assignment)}</h1><p>{len(run.results)} graded submissions, "
+            f"{len(run.skipped)} entries not graded; hidden checks named as feedback names them "
+            f"(<code>--hidden-feedback {e(run.hidden_feedback)}</code>).</p></header>"
             '<nav aria-label="Sections of the report"><ul>'
-            + "".join(f'<li><a href="#{k}">{e(title)}</a></li>' for k, title, _ in parts) + "</ul></nav><main>"
-            + "".join(f'<section id="{k}" aria-labelledby="{k}-h"><h2 id="{k}-h">{e(title)}</h2>{body}</section>'
-                      for k, title, body in parts)
+            + "".join(f'<li><a href="#{p.key}">{e(p.title)}</a></li>' for p in parts) + "</ul></nav><main>"
+            + "".join(f'<section id="{p.key}" aria-labelledby="{p.key}-h"><h2 id="{p.key}-h">{e(p.title)}</h2>'
+                      f"{p.body}</section>" for p in parts)
             + f"</main><footer><p>Data: {e(assignment)}-report.csv beside this page.</p></footer></body></html>")
     out = work / "reports" / f"{assignment}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page)
     data = out.with_name(f"{assignment}-report.csv")
     with open(data, "w", newline="") as f:
-        csv.writer(f).writerows([["section", "item", "value", "detail"], *rows])
+        csv.writer(f).writerows([["section", "item", "value", "detail"], *[r for p in parts for r in p.rows]])
     return out, data
