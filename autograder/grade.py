@@ -25,6 +25,7 @@ from queue import Queue
 
 import nbformat
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -284,16 +285,16 @@ def show_summary(reports: list[dict], skipped: list[students.Entry], seconds: fl
     for r in reports:
         colour = "green" if r["status"].startswith("graded") else "yellow"
         folder = r.get("folder", r["student"])
-        table.add_row(r["student"], "" if folder == r["student"] else repr(folder),
+        table.add_row(r["student"], "" if folder == r["student"] else escape(repr(folder)),
                       f"{r['score']:g}/{r['max_score']:g}", f"[{colour}]{r['status']}[/]",
                       "; ".join(x[:160] for x in r["reasons"]))
     for e in skipped:
-        table.add_row("", repr(e.folder), "", f"[red]{e.status}[/]", "")
+        table.add_row("", escape(repr(e.folder)), "", f"[red]{escape(e.status)}[/]", "")  # names are not markup
     Console().print(table)
     attention = [r["student"] for r in reports if not r["status"].startswith("graded")]
     Console().print(f"Graded: {len(reports) - len(attention)}. Need attention: {len(attention)}"
                     + (f" ({', '.join(attention)})" if attention else "") + "."
-                    + f" Not graded: {len(skipped)}" + (f" ({', '.join(repr(e.folder) for e in skipped)})"
+                    + f" Not graded: {len(skipped)}" + (f" ({escape(', '.join(repr(e.folder) for e in skipped))})"
                                                         if skipped else "") + ".")
     Console().print(f"Gradebook CSV: {work / 'grades' / 'grades.csv'}; feedback: {work / 'feedback'}; "
                     f"per-student reasons, folder names and class report: {work / 'reports'}.")
