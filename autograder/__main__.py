@@ -40,7 +40,30 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--hidden-feedback", choices=list(HIDDEN_FEEDBACK), default="full",
                    help="what feedback says about hidden checks: "
                         + "; ".join(f"{k}: {v}" for k, v in HIDDEN_FEEDBACK.items()) + " (default: full)")
+    r = sub.add_parser("report", help="write the class report of a graded assignment (reports/ASSIGNMENT.html)")
+    r.add_argument("assignment")
+    r.add_argument("--workdir", type=Path, default=None, help="the grading run's work folder (default: autograder/)")
+    r.add_argument("--hidden-feedback", choices=list(HIDDEN_FEEDBACK), default=None,
+                   help="what the report says about hidden checks (default: what the grading run's feedback said)")
+    x = sub.add_parser("export", help="the gradebook's scores as the CSV an LMS imports")
+    x.add_argument("--format", choices=["canvas", "moodle", "plain"], required=True)
+    x.add_argument("-o", "--output", type=Path, default=None, help="the CSV file (default: print it)")
+    x.add_argument("--workdir", type=Path, default=None, help="the grading run's work folder (default: autograder/)")
+    x.add_argument("--roster", type=Path, default=None,
+                   help="CSV mapping each class folder to the LMS: columns folder, login [, sis_id, name, section]")
+    x.add_argument("--canvas-id", action="append", default=[], metavar="ASSIGNMENT=ID",
+                   help="Canvas's id of an assignment, for the column header `Name (id)` (repeat per assignment)")
+    x.add_argument("--points-possible", action="store_true", help="Canvas: add the row of points possible")
     a = p.parse_args(argv)
+    if a.command == "export":
+        return _export(a)
+    if a.command == "report":
+        from autograder import report  # imports torch for the cases: after parsing
+
+        page, data = report.build((a.workdir or report.ROOT / "autograder").resolve(), a.assignment,
+                                  a.hidden_feedback)
+        print(f"{page}\n{data}")
+        return 0
     from autograder.grade import grade  # imports torch for the references: after parsing
 
     limits = Limits(a.seconds_per_call, a.seconds_per_notebook, a.memory_mb, a.processes, a.output_kb, a.disk_mb)
@@ -48,6 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     return grade(a.assignment, a.folder, **work, limits=limits, jobs=a.jobs, require_sandbox=a.require_sandbox,
                  force=a.force, hidden_feedback=a.hidden_feedback, cluster=a.cluster, scheduler_file=a.scheduler_file,
                  allow_weak_sandbox=a.allow_weak_sandbox, connect_timeout=a.connect_timeout)
+
+
+def _export(a) -> int:
+    from autograder import lms
+
+    work = (a.workdir or lms.ROOT / "autograder").resolve()
+    text = lms.export(work, a.format, a.roster, dict(i.split("=", 1) for i in a.canvas_id), a.points_possible)
+    if a.output:
+        a.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import glob
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -28,17 +27,18 @@ from queue import Queue
 
 import nbformat
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from autograder import engine, nbgrader_bridge, sandbox, scoring
+from autograder import engine, nbgrader_bridge, sandbox, scoring, students
 from autograder import intake as intake_mod
+from autograder import report as class_report
 from autograder.limits import Limits
 from autograder.task import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WORK = ROOT / "autograder"
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 console = Console(stderr=True)
 LOG = logging.getLogger("autograder")
 
@@ -111,7 +111,8 @@ class Grader:
         max_score = sum(t.points for t in tests)
         status = ("ungradable" if got.ungradable else "needs attention" if reasons
                   else "graded" if score == max_score else "graded (partial)" if score else "graded (zero)")
-        return {"student": got.student, "assignment": self.assignment, "status": status, "reasons": reasons,
+        return {"student": got.student, "folder": got.folder or got.student, "assignment": self.assignment,
+                "status": status, "reasons": reasons,
                 "score": score, "max_score": max_score, "cells": cells,
                 "tests": {t.test_id: t.as_dict() for t in tests},
                 "submission_sha256": got.sha256, "tests_sha256": self.fingerprint,
@@ -119,25 +120,27 @@ class Grader:
 
 
 def collect(grader: Grader, folder: Path) -> list[intake_mod.Intake]:
-    """Normalize every student's submission and place it where nbgrader looks for it."""
+    """Normalize every student's submission and place it where nbgrader looks for it. Every entry of the class
+    folder is kept in the roster (`students.scan`): folders under their safe ids, the rest with the reason."""
     name = f"{grader.assignment}.ipynb"
+    entries = students.scan(folder)
+    students.write_roster(grader.work, grader.assignment, entries, grader.course.hidden_feedback)
     intakes = []
-    for entry in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()):
-        if not STUDENT_ID.match(entry.name):
-            console.print(f"[red]skipping folder {entry.name!r}: not a valid student id[/red]")
-            continue
+    for student in (e for e in entries if e.student):
+        entry = folder / student.folder
         path, notes = intake_mod.find_notebook(entry, name)
         try:
-            got = intake_mod.normalize(entry.name, path, grader.release)
+            got = intake_mod.normalize(student.student, path, grader.release)
         except Exception as exc:  # noqa: BLE001 - one unreadable submission must not stop the class
-            got = intake_mod.Intake(entry.name, copy.deepcopy(grader.release), "",
+            got = intake_mod.Intake(student.student, copy.deepcopy(grader.release), "",
                                     [f"the grader could not read the submission ({type(exc).__name__})"],
                                     ungradable=True)
+        got.folder = student.folder
         got.notes[:0] = notes
-        dest = grader.course.student_folder("submitted", entry.name) / name
+        dest = grader.course.student_folder("submitted", student.student) / name
         _atomic_write(dest, nbformat.writes(got.notebook))
         if path is not None:
-            received = grader.work / "received" / grader.assignment / f"{entry.name}.ipynb"
+            received = grader.work / "received" / grader.assignment / f"{student.student}.ipynb"
             received.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, received)
         intakes.append(got)
@@ -226,14 +229,14 @@ class Recorder(threading.Thread):
     """Records each student in nbgrader's gradebook as their result arrives, in one thread: SQLite has one writer,
     and the gradebook's bookkeeping overlaps the sandboxes still running."""
 
-    def __init__(self, course: nbgrader_bridge.Course, students: list[str]):
+    def __init__(self, course: nbgrader_bridge.Course, ids: list[str]):
         super().__init__(name="gradebook", daemon=True)
-        self.course, self.students, self.queue = course, students, Queue()
+        self.course, self.ids, self.queue = course, ids, Queue()
 
     def run(self) -> None:
         try:
             LOG.info("nbgrader:\n%s", self.course.register())
-            self.course.add_students(self.students)
+            self.course.add_students(self.ids)
             while (student := self.queue.get()) is not None:
                 LOG.info("nbgrader:\n%s", self.course.record_student(student))
         except RuntimeError as exc:  # nbgrader failed: `record` records the rest again, and tells
@@ -268,8 +271,17 @@ def record(grader: Grader, intakes, start: float) -> int:
     for path in leaks:
         console.print(f"[bold red]Hidden test code found in {path}: do not return it to students.[/]")
     reports = [json.loads(grader.result_path(g.student).read_text()) for g in intakes]
-    write_summary(grader.assignment, reports, work)
-    show_summary(reports, time.monotonic() - start, work)
+    skipped = [e for e in students.read_roster(work, grader.assignment)[0] if not e.student]
+    write_summary(grader.assignment, reports, skipped, work)
+    show_summary(reports, skipped, time.monotonic() - start, work)
+    try:
+        page, _ = class_report.build(work, grader.assignment)
+        Console().print(f"Class report (mistakes, similar answers, who needs attention): {page}")
+    except Exception as exc:  # noqa: BLE001 - the grades are recorded; the report can be written again
+        failed = True
+        LOG.exception("class report")
+        console.print(f"[red]The class report failed ({type(exc).__name__}: {exc}); the grades are recorded. "
+                      f"`rnn-grade report {grader.assignment}` writes it again.[/red]")
     return 1 if failed or leaks else 0
 
 
@@ -288,28 +300,38 @@ def leaked_hidden_tests(course: nbgrader_bridge.Course) -> list[Path]:
     return out
 
 
-def write_summary(assignment: str, reports: list[dict], work: Path) -> None:
+def write_summary(assignment: str, reports: list[dict], skipped: list[students.Entry], work: Path) -> None:
+    """reports/<assignment>.csv: a row for every entry of the class folder, graded or not."""
     path = work / "reports" / f"{assignment}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["student", "score", "max_score", "status", "reasons", "submission_sha256"])
+        w.writerow(["student", "score", "max_score", "status", "reasons", "submission_sha256", "folder"])
         for r in reports:
             w.writerow([r["student"], r["score"], r["max_score"], r["status"], " | ".join(r["reasons"]),
-                        r["submission_sha256"]])
+                        r["submission_sha256"], r.get("folder", r["student"])])
+        for e in skipped:
+            w.writerow(["", "", "", e.status, "", "", e.folder])
 
 
-def show_summary(reports: list[dict], seconds: float, work: Path) -> None:
-    table = Table(title=f"{len(reports)} submissions in {seconds:.1f} s")
-    for col in ("student", "score", "status", "reasons"):
+def show_summary(reports: list[dict], skipped: list[students.Entry], seconds: float, work: Path) -> None:
+    table = Table(title=f"{len(reports) + len(skipped)} entries in the class folder, "
+                        f"{len(reports)} submissions graded in {seconds:.1f} s")
+    for col in ("student", "folder", "score", "status", "reasons"):
         table.add_column(col, overflow="fold")
     for r in reports:
         colour = "green" if r["status"].startswith("graded") else "yellow"
-        table.add_row(r["student"], f"{r['score']:g}/{r['max_score']:g}", f"[{colour}]{r['status']}[/]",
+        folder = r.get("folder", r["student"])
+        table.add_row(r["student"], "" if folder == r["student"] else escape(repr(folder)),
+                      f"{r['score']:g}/{r['max_score']:g}", f"[{colour}]{r['status']}[/]",
                       "; ".join(x[:160] for x in r["reasons"]))
+    for e in skipped:
+        table.add_row("", escape(repr(e.folder)), "", f"[red]{escape(e.status)}[/]", "")  # names are not markup
     Console().print(table)
     attention = [r["student"] for r in reports if not r["status"].startswith("graded")]
     Console().print(f"Graded: {len(reports) - len(attention)}. Need attention: {len(attention)}"
-                    + (f" ({', '.join(attention)})" if attention else "") + ".")
+                    + (f" ({', '.join(attention)})" if attention else "") + "."
+                    + f" Not graded: {len(skipped)}" + (f" ({escape(', '.join(repr(e.folder) for e in skipped))})"
+                                                        if skipped else "") + ".")
     Console().print(f"Gradebook CSV: {work / 'grades' / 'grades.csv'}; feedback: {work / 'feedback'}; "
-                    f"per-student reasons: {work / 'reports'}.")
+                    f"per-student reasons, folder names and class report: {work / 'reports'}.")

@@ -28,6 +28,7 @@ class Intake:
     sha256: str                      # of the file as received ("" when there was none)
     notes: list[str] = field(default_factory=list)
     ungradable: bool = False
+    folder: str = ""                 # the student's folder as named in the class folder (student: its safe id)
 
 
 def is_test_cell(cell) -> bool:

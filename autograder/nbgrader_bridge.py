@@ -114,7 +114,7 @@ class Course:
         bin_dir = str(Path(sys.executable).parent)  # nbgrader's database upgrade calls `alembic` from PATH
         if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-        self.work, self.assignment = work, assignment
+        self.work, self.assignment, self.hidden_feedback = work, assignment, hidden_feedback
         config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
         course = CourseDirectory(config=config)
         self.source, self.release = (
