@@ -209,6 +209,7 @@ def _grade(assignment: str, folder: Path, work: Path, limits: Limits, pool: engi
     if db.exists():
         shutil.copyfile(db, db.with_suffix(".db.bak"))
     intakes = collect(grader, folder)
+    grader.course.follow_setting()
     todo = [g for g in intakes if force or not grader.cached(g.student, g.sha256)]
     console.print(f"Grading {len(todo)} of {len(intakes)} submissions of '{assignment}' "
                   f"({len(intakes) - len(todo)} unchanged since the last run) on {pool.description}.")

@@ -8,6 +8,7 @@ neither the autograded notebook nor the feedback generated from it shows them.
 from __future__ import annotations
 
 import copy
+import glob
 import html
 import io
 import json
@@ -181,6 +182,17 @@ class Course:
     def forget(self, student: str) -> None:
         """Drop the student's autograded notebook, the mark of a recorded result: their result is changing."""
         shutil.rmtree(self.student_folder("autograded", student), ignore_errors=True)
+
+    def follow_setting(self) -> None:
+        """Recorded notebooks carry the hidden-feedback setting they were made with: under another setting, every
+        student is recorded again (from the cached results; nothing runs again)."""
+        marker = self.work / "autograded" / f".{self.assignment}-hidden-feedback"
+        if marker.is_file() and marker.read_text() == self.hidden_feedback:
+            return
+        for folder in glob.glob(str(self.student_folder("autograded", "*"))):
+            shutil.rmtree(folder, ignore_errors=True)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(self.hidden_feedback)
 
     def record_missing(self) -> str:
         """Record every student whose result is not in the gradebook yet (a run interrupted before it recorded
