@@ -54,7 +54,26 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("--canvas-id", action="append", default=[], metavar="ASSIGNMENT=ID",
                    help="Canvas's id of an assignment, for the column header `Name (id)` (repeat per assignment)")
     x.add_argument("--points-possible", action="store_true", help="Canvas: add the row of points possible")
+    c = sub.add_parser("cluster", help="a Dask cluster sized for grading: Slurm workers, or a Kubernetes manifest")
+    kind = c.add_subparsers(dest="kind", required=True)
+    slurm = kind.add_parser("slurm", help="submit worker jobs to Slurm and serve their scheduler from here")
+    slurm.add_argument("--jobs", type=int, default=2, help="worker jobs (default: 2)")
+    slurm.add_argument("--walltime", default="01:00:00")
+    slurm.add_argument("--queue", default=None, help="Slurm partition")
+    slurm.add_argument("--account", default=None)
+    slurm.add_argument("--interface", default=None, help="network interface the compute nodes reach (e.g. ib0)")
+    slurm.add_argument("--scheduler-file", default="rnn-grade-scheduler.json")
+    slurm.add_argument("--print-job-script", action="store_true", help="print the batch script and stop")
+    k8s = kind.add_parser("kubernetes", help="print the DaskCluster manifest for the dask-kubernetes operator")
+    k8s.add_argument("--image", required=True, help="a container image with the course installed and bubblewrap")
+    k8s.add_argument("--workers", type=int, default=2)
+    k8s.add_argument("--name", default="rnn-grade")
+    for parser in (slurm, k8s):
+        parser.add_argument("--sandboxes", type=int, default=4, help="submissions each worker runs at once")
+        parser.add_argument("--memory-mb", type=int, default=d.memory_mb, help="the grader's --memory-mb")
     a = p.parse_args(argv)
+    if a.command == "cluster":
+        return _cluster(a)
     if a.command == "export":
         return _export(a)
     if a.command == "report":
@@ -71,6 +90,24 @@ def main(argv: list[str] | None = None) -> int:
     return grade(a.assignment, a.folder, **work, limits=limits, jobs=a.jobs, require_sandbox=a.require_sandbox,
                  force=a.force, hidden_feedback=a.hidden_feedback, cluster=a.cluster, scheduler_file=a.scheduler_file,
                  allow_weak_sandbox=a.allow_weak_sandbox, connect_timeout=a.connect_timeout)
+
+
+def _cluster(a) -> int:
+    from autograder import deploy
+
+    if a.kind == "kubernetes":
+        import yaml
+
+        print(yaml.safe_dump(deploy.kubernetes_manifest(a.image, a.workers, a.sandboxes, a.memory_mb, a.name),
+                             sort_keys=False), end="")
+        return 0
+    cluster = deploy.slurm_cluster(a.sandboxes, a.memory_mb, a.walltime, a.queue, a.account, a.interface)
+    if a.print_job_script:
+        print(cluster.job_script(), end="")
+        cluster.close()
+        return 0
+    deploy.serve_slurm(cluster, a.jobs, a.scheduler_file)
+    return 0
 
 
 def _export(a) -> int:
