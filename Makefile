@@ -65,9 +65,10 @@ release: setup
 grade: setup
 	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS) --hidden-feedback $(HIDDEN_FEEDBACK)
 
-## Grade a synthetic class with the hardened grader and with plain nbgrader; print the ratio.
+## Grade a synthetic class with the hardened grader and with plain nbgrader; print the ratio and the profile.
+## CLUSTER=loopback: on a Dask scheduler and 1, then 2, workers on 127.0.0.1; print the scaling and a projection.
 bench-grader: setup system-deps
-	$(BIN)/python benchmarks/grading.py
+	$(BIN)/python benchmarks/grading.py $(if $(CLUSTER),--cluster $(CLUSTER))
 
 ## Write the public student edition (no solutions, hidden tests or grader) into _build/student-edition.
 student-edition: setup

@@ -197,49 +197,71 @@ def grade(assignment: str, folder: Path, *, work: Path = DEFAULT_WORK, limits: L
     return code
 
 
+class Phases(dict):
+    """Seconds spent in each phase of one grading run, written to reports/<A>-timing.json (the benchmark's profile)."""
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        begin = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = self.get(name, 0.0) + time.perf_counter() - begin
+
+
 def _grade(assignment: str, folder: Path, work: Path, limits: Limits, pool: engine.Pool, force: bool,
            hidden_feedback: str, allow_weak: bool) -> int:
-    start = time.monotonic()
+    start, phases = time.monotonic(), Phases()
     try:
-        grader = Grader(assignment, work, limits, hidden_feedback, allow_weak)
+        with phases("start (cases, references)"):
+            grader = Grader(assignment, work, limits, hidden_feedback, allow_weak)
     except (ValueError, FileNotFoundError) as exc:  # no such assignment: its cases or notebooks are missing
         console.print(f"[red]{exc}[/red]")
         return 2
     db = grader.course.gradebook
     if db.exists():
         shutil.copyfile(db, db.with_suffix(".db.bak"))
-    intakes = collect(grader, folder)
-    grader.course.follow_setting()
+    with phases("intake"):
+        intakes = collect(grader, folder)
+        grader.course.follow_setting()
     todo = [g for g in intakes if force or not grader.cached(g.student, g.sha256)]
     console.print(f"Grading {len(todo)} of {len(intakes)} submissions of '{assignment}' "
                   f"({len(intakes) - len(todo)} unchanged since the last run) on {pool.description}.")
     LOG.info("grading '%s' from %s: %d of %d submissions to run", assignment, folder, len(todo), len(intakes))
-    recorder = Recorder(grader.course, sorted(g.student for g in intakes))
-    with Progress(console=console, transient=True) as bar, recorder:
+    recorder, sandboxes = Recorder(grader.course, sorted(g.student for g in intakes), phases), []
+    with Progress(console=console, transient=True) as bar, recorder, phases("sandboxes (wall)"):
         task = bar.add_task("sandboxed runs", total=len(todo))
         for got, ran in pool.run(grader, todo):
-            report = grader.judge(got, ran) if isinstance(ran, dict) else grader.failed(got, ran)
-            grader.course.forget(got.student)  # first: killed here, the next run records the student again
-            _atomic_write(grader.result_path(report["student"]), json.dumps(report, indent=1))
+            with phases("judge"):
+                report = grader.judge(got, ran) if isinstance(ran, dict) else grader.failed(got, ran)
+                grader.course.forget(got.student)  # first: killed here, the next run records the student again
+                _atomic_write(grader.result_path(report["student"]), json.dumps(report, indent=1))
             recorder.queue.put(got.student)
+            sandboxes.append(report["seconds"])
             bar.advance(task)
-    return record(grader, intakes, start)
+    code = record(grader, intakes, start, phases)
+    _atomic_write(work / "reports" / f"{assignment}-timing.json", json.dumps(
+        {"submissions": len(intakes), "run": len(todo), "wall_s": time.monotonic() - start, "phases_s": phases,
+         "sandbox_s": sandboxes, "where": pool.description}, indent=1))
+    return code
 
 
 class Recorder(threading.Thread):
     """Records each student in nbgrader's gradebook as their result arrives, in one thread: SQLite has one writer,
     and the gradebook's bookkeeping overlaps the sandboxes still running."""
 
-    def __init__(self, course: nbgrader_bridge.Course, ids: list[str]):
+    def __init__(self, course: nbgrader_bridge.Course, ids: list[str], phases: Phases):
         super().__init__(name="gradebook", daemon=True)
-        self.course, self.ids, self.queue = course, ids, Queue()
+        self.course, self.ids, self.phases, self.queue = course, ids, phases, Queue()
 
     def run(self) -> None:
         try:
-            LOG.info("nbgrader:\n%s", self.course.register())
-            self.course.add_students(self.ids)
+            with self.phases("gradebook: assignment and class entered"):
+                LOG.info("nbgrader:\n%s", self.course.register())
+                self.course.add_students(self.ids)
             while (student := self.queue.get()) is not None:
-                LOG.info("nbgrader:\n%s", self.course.record_student(student))
+                with self.phases("gradebook: each student (while the sandboxes run)"):
+                    LOG.info("nbgrader:\n%s", self.course.record_student(student))
         except RuntimeError as exc:  # nbgrader failed: `record` records the rest again, and tells
             LOG.error("%s", exc)
             while self.queue.get() is not None:  # let the grading loop finish
@@ -254,16 +276,18 @@ class Recorder(threading.Thread):
         self.join()
 
 
-def record(grader: Grader, intakes, start: float) -> int:
+def record(grader: Grader, intakes, start: float, phases: Phases) -> int:
     """nbgrader: students not recorded yet (a run interrupted earlier), feedback, CSV; then the leak check and the
     summary."""
     work = grader.work
     (work / "grades").mkdir(exist_ok=True)
     failed = False
     try:
-        LOG.info("nbgrader:\n%s", grader.course.register() + grader.course.record_missing()
-                 + grader.course.feedback())
-        grader.course.export(work / "grades" / "grades.csv")
+        with phases("gradebook: students left (after)"):
+            LOG.info("nbgrader:\n%s", grader.course.register() + grader.course.record_missing())
+        with phases("feedback and CSV"):
+            LOG.info("nbgrader:\n%s", grader.course.feedback())
+            grader.course.export(work / "grades" / "grades.csv")
     except RuntimeError as exc:
         failed = True
         LOG.error("%s", exc)
@@ -276,7 +300,8 @@ def record(grader: Grader, intakes, start: float) -> int:
     write_summary(grader.assignment, reports, skipped, work)
     show_summary(reports, skipped, time.monotonic() - start, work)
     try:
-        page, _ = class_report.build(work, grader.assignment)
+        with phases("class report"):
+            page, _ = class_report.build(work, grader.assignment)
         Console().print(f"Class report (mistakes, similar answers, who needs attention): {page}")
     except Exception as exc:  # noqa: BLE001 - the grades are recorded; the report can be written again
         failed = True

@@ -94,13 +94,20 @@ def summary_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-# No CheckCellMetadata: every submitted notebook is rebuilt from the release by intake.normalize, so its nbgrader
-# metadata is the instructor's; validating it again against nbgrader's JSON schema took a fifth of the bookkeeping.
+# Every submitted notebook is rebuilt from the release by intake.normalize, so its nbgrader metadata is the
+# instructor's: validating it against nbgrader's JSON schema (CheckCellMetadata, in both of Autograde's passes) took
+# a fifth of the gradebook's time per student, and is left out of both.
 AUTOGRADE_PREPROCESSORS = [
     "autograder.nbgrader_bridge.SandboxScores",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
+]
+SANITIZE_PREPROCESSORS = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
 ]
 
 
@@ -129,6 +136,7 @@ class Course:
         config.CourseDirectory.db_url = self.db_url
         config.CourseDirectory.assignment_id = assignment
         config.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+        config.Autograde.sanitize_preprocessors = SANITIZE_PREPROCESSORS
         config.SandboxScores.results_dir = str(work / "results")
         config.SandboxScores.hidden_feedback = hidden_feedback
         config.HTMLExporter.template_name = "feedback"
