@@ -9,6 +9,8 @@ from matplotlib.patches import FancyBboxPatch
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#000000", "#F0E442")
 # A line style per colour, so that lines stay apart in greyscale and for readers who see no colour at all.
 LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)), (0, (1, 3)), (0, (3, 1, 3, 4)))
+# Bars told apart by colour get a hatch too, in this order (dots get a marker of their own, lines a style).
+HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
 
 
 def use_book_style() -> None:
