@@ -199,17 +199,23 @@ async function visit(path) {
     record.finalPage = rel(page.url());
     Object.assign(record, await settle(page));
     Object.assign(record, await facts(page));
+    const lap = (name, since) => { record.timings[name] = (Date.now() - since) / 1000; return Date.now(); };
+    record.timings = {};
+    let t = lap("load", started);
     record.axe = await accessibility(page);
+    t = lap("axe", t);
     record.overflow = {};
     record.screenshots = {};
     for (const size of WIDTHS) {
       await page.setViewportSize(size);
       record.overflow[size.width] = await overflow(page);
+      t = lap(`overflow ${size.width}`, t);
       const shot = config.screenshots?.[path]?.[size.width];
       if (shot) {
         await mkdir(dirname(shot), { recursive: true });
         await page.screenshot({ path: shot, fullPage: true });
         record.screenshots[size.width] = shot;
+        t = lap(`screenshot ${size.width}`, t);
       }
     }
   } catch (err) {
