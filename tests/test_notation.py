@@ -2,8 +2,9 @@
 
 The book's notation table (intro.md, "Notation") gives each symbol one meaning. This test reads what a reader
 and a student read: every chapter, intro.md, and every exercise notebook of solutions/ (their markdown, figure
-captions and alt texts, and the docstrings of their code), and the docstrings of rnncourse and the autograder,
-which students meet in `help()` and in the grader's messages. It fails where a reserved symbol is used with
+captions and alt texts, and the docstrings and messages of their code), and the docstrings and messages of
+rnncourse and the autograder, which students meet in `help()`, in the visible tests' hints and in the grader's
+feedback. It fails where a reserved symbol is used with
 another meaning, in the ways that have happened:
 
 - $z_t$ is the GRU's update gate only: a $z$ outside a passage about the GRU names something else (the scores);
@@ -73,15 +74,24 @@ RULES = [
 ]
 
 
-def _docstrings(source: str) -> list[str]:
-    """The docstrings of a cell or module (IPython magics and shell lines dropped so that it parses)."""
+def _code_texts(source: str) -> list[tuple[str, str]]:
+    """The text a reader sees in a cell or module, one passage per top-level statement (a function, a class, a
+    line), as (its first line, its text): its docstrings and the messages it prints or raises, every string
+    constant in it. The first line says what the passage is about: the strings of `draw_gru_cell` or `GRU_ALT`
+    are about the GRU. IPython magics and
+    shell lines are dropped so that the code parses."""
     code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    nodes = [tree] + [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)]
-    return [doc for n in nodes if (doc := ast.get_docstring(n))]
+    passages = []
+    for statement in tree.body:
+        strings = [n.value for n in ast.walk(statement) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        if strings:
+            head = code.splitlines()[statement.lineno - 1].replace("_", " ")   # "def draw gru cell(", "GRU ALT = {"
+            passages.append((head, "\n".join(strings)))
+    return passages
 
 
 def _strings(value) -> list[str]:
@@ -95,18 +105,19 @@ def _strings(value) -> list[str]:
     return []
 
 
-def _passages(path: Path) -> list[tuple[str, str]]:
-    """(kind, text) for each paragraph a reader reads: "text" for markdown and captions, "code" for docstrings."""
+def _passages(path: Path) -> list[tuple[str, str, str]]:
+    """(kind, text, what it is about) for each paragraph a reader reads: "text" for markdown and captions, "code"
+    for what the code says (docstrings, messages)."""
     if path.suffix == ".py":
-        return [("code", doc) for doc in _docstrings(path.read_text())]
+        return [("code", text, head) for head, text in _code_texts(path.read_text())]
     nb = nbformat.read(path, as_version=4) if path.suffix == ".ipynb" else jupytext.read(path)
     out = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            out += [("text", p) for p in re.split(r"\n\s*\n", cell.source)]
+            out += [("text", p, "") for p in re.split(r"\n\s*\n", cell.source)]
         elif cell.cell_type == "code":
-            out += [("code", doc) for doc in _docstrings(cell.source)]
-            out += [("text", s) for s in _strings(cell.metadata) if "$" in s]
+            out += [("code", text, head) for head, text in _code_texts(cell.source)]
+            out += [("text", s, "") for s in _strings(cell.metadata) if "$" in s]
     return out
 
 
@@ -114,8 +125,8 @@ def violations(path: Path) -> list[str]:
     """One line per misuse: the file, the rule it breaks, and the text around it."""
     where_from = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
     found = []
-    for kind, text in _passages(path):
-        about_gru = bool(GRU.search(text)) or "gru" in path.stem
+    for kind, text, about in _passages(path):
+        about_gru = bool(GRU.search(text) or GRU.search(about)) or "gru" in path.stem
         maths = [next(g for g in m.groups() if g is not None) for m in MATH.finditer(text)] if kind == "text" else []
         for name, where, pattern, rule in RULES:
             if name.startswith("z") and about_gru:
@@ -153,5 +164,7 @@ def test_each_rule_finds_what_it_is_for(tmp_path):
     for name, where, _, rule in RULES:
         assert where == "code" or any(rule in v for v in found), f"not caught: {name}"
     module = tmp_path / "mod.py"
-    module.write_text('"""The scores z_t = h_t @ Wy + by; δ_t the gradient, clipped to ||g||."""\n')
-    assert len(violations(module)) == 4, violations(module)
+    module.write_text('"""The scores z_t = h_t @ Wy + by; δ_t the gradient, clipped to ||g||."""\n'
+                      'def check(got):\n    raise AssertionError(f"logits z_t: got {got}")\n'
+                      'def gru_check(z):\n    """Compare z_t, the update gate."""\n')
+    assert len(violations(module)) == 5, violations(module)   # four in the docstring, one in the message
