@@ -162,6 +162,11 @@ def test_every_page_of_the_book_is_visited(report):
     visited = [p["page"] for p in report["pages"]]
     print(f"\nvisited {len(visited)} pages in {report['seconds']:.1f} s (browser run {report['wall_seconds']} s, "
           f"{report['checkedTargets']} link targets checked): " + ", ".join(visited))
+    for p in report["pages"]:
+        if "error" not in p:
+            axe = ", ".join(f"{v['id']} ({v['impact']}) x{v['nodes']}" for v in p["axe"]) or "none"
+            scrolls = ", ".join(f"{w} px: {len(o['blocks'])}" for w, o in p["overflow"].items())
+            print(f"  {p['page']}: axe violations {axe}; blocks that scroll sideways at {scrolls}")
     assert set(PAGES) <= set(visited), f"pages of _toc.yml missing from _build/html: {set(PAGES) - set(visited)}"
     index = _page(report, "index.html")
     assert index["finalPage"] == f"{DOCS[0]}.html", "index.html should take the reader to the book's first page"
