@@ -215,7 +215,7 @@ def _too_wide(record: dict, width: int, kinds: set[str]) -> list[str]:
 
 @pytest.mark.parametrize("width", [1280, 1600])
 @pytest.mark.parametrize("page", PAGES)
-def test_nothing_scrolls_sideways_on_a_laptop(report, page, width):
+def test_nothing_scrolls_sideways_on_a_laptop_or_wider(report, page, width):
     """At 1280 px (a laptop) and wider, prose, display math, code cells, outputs and tables all fit the column."""
     wide = _too_wide(_page(report, page), width, {"prose", "math", "code", "output", "table"})
     assert not wide, f"{page}: blocks wider than their column at {width} px:\n" + "\n".join(wide)
