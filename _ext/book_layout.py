@@ -1,4 +1,4 @@
-"""The book's own stylesheet (`_ext/static/book.css`): a wider page for the chapters' code on wide screens."""
+"""The book's own stylesheet (`_ext/static/book.css`): code and prose that fit the column at every width."""
 from pathlib import Path
 
 STATIC = Path(__file__).parent / "static"

@@ -126,10 +126,10 @@ def gru_step(x_t, h, W, U, b):
     h' = (1 - z) ⊙ h + z ⊙ n.
     """
     H = h.shape[1]
-    zx = x_t @ W + b
-    r = torch.sigmoid(zx[:, :H] + h @ U[:, :H])
-    z = torch.sigmoid(zx[:, H:2 * H] + h @ U[:, H:2 * H])
-    n = torch.tanh(zx[:, 2 * H:] + (r * h) @ U[:, 2 * H:])
+    ax = x_t @ W + b
+    r = torch.sigmoid(ax[:, :H] + h @ U[:, :H])
+    z = torch.sigmoid(ax[:, H:2 * H] + h @ U[:, H:2 * H])
+    n = torch.tanh(ax[:, 2 * H:] + (r * h) @ U[:, 2 * H:])
     return (1 - z) * h + z * n
 
 
@@ -222,8 +222,8 @@ def temperature_sample_reference(logits: np.ndarray, temperature: float, seed: i
     definition: the first index whose cumulative probability exceeds one uniform number `rng.random()`.
     `after_softmax` models the typical mistake: softmax first, then divided by the temperature (and
     renormalised, which undoes the division)."""
-    z = torch.as_tensor(logits, dtype=torch.float64)
-    probs = torch.softmax(z if after_softmax else z / temperature, dim=-1).numpy()
+    s = torch.as_tensor(logits, dtype=torch.float64)
+    probs = torch.softmax(s if after_softmax else s / temperature, dim=-1).numpy()
     rng = np.random.default_rng(seed)
     draws = [np.searchsorted(np.cumsum(p) / p.sum(), rng.random(), side="right") for p in probs]
     return probs, np.array(draws, dtype=np.int64)

@@ -38,14 +38,14 @@ DEFAULT_CHUNK = 16
 COMPILE_SETTINGS = dict(recompile_limit=64, accumulated_recompile_limit=512)
 
 
-def _chunk(zx, h, c, U, p_i, p_f, p_o):
-    """Rung 4's compiled unit: K steps from their input projections zx (K, B, 4H), unrolled.
+def _chunk(ax, h, c, U, p_i, p_f, p_o):
+    """Rung 4's compiled unit: K steps from their input projections ax (K, B, 4H), unrolled.
 
     Returns the K hidden states time-major (K, B, H) and the last (h, c).
     """
     hs = []
-    for zx_t in zx.unbind(0):
-        h, c = pointwise(torch.addmm(zx_t, h, U), c, p_i, p_f, p_o)
+    for ax_t in ax.unbind(0):
+        h, c = pointwise(torch.addmm(ax_t, h, U), c, p_i, p_f, p_o)
         hs.append(h)
     return torch.stack(hs), h, c
 
@@ -67,12 +67,12 @@ def _compiled(what: str, device_type: str) -> Callable:
 
 def _loop_compiled(x, h, c, W, U, b, p_i, p_f, p_o, chunk: int, cuda_graphs: bool):
     """Rung 4: one compiled program per `chunk` steps, so Python runs T / chunk times, not T times."""
-    zx = input_projection(x, W, b)
+    ax = input_projection(x, W, b)
     graphs = x.device.type == "cuda" and cuda_graphs
     run = _compiled("chunk_graphed" if graphs else "chunk", x.device.type)
     hs = []
-    for zx_chunk in zx.split(chunk):     # split, not slicing: its backward is one concatenation
-        block, h, c = run(zx_chunk, h, c, U, p_i, p_f, p_o)
+    for ax_chunk in ax.split(chunk):     # split, not slicing: its backward is one concatenation
+        block, h, c = run(ax_chunk, h, c, U, p_i, p_f, p_o)
         if graphs:   # a CUDA graph's outputs live in its static memory, reused by its next replay
             block, h, c = block.clone(), h.clone(), c.clone()
         hs.append(block)

@@ -7,12 +7,17 @@ from matplotlib.patches import FancyBboxPatch
 
 # Okabe and Ito's colour-blind-safe palette, most distinct colours first (yellow is faint on white).
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#000000", "#F0E442")
+# A line style per colour, so that lines stay apart in greyscale and for readers who see no colour at all.
+LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)), (0, (1, 3)), (0, (3, 1, 3, 4)))
+# Bars told apart by colour get a hatch too, in this order (dots get a marker of their own, lines a style).
+HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
 
 
 def use_book_style() -> None:
-    """Set matplotlib's defaults for the book: the Okabe-Ito colour cycle, readable fonts, a light grid."""
+    """Set matplotlib's defaults for the book: the Okabe-Ito colour cycle, each colour with its own line style
+    (no line told apart by colour alone), readable fonts, a light grid."""
     mpl.rcParams.update({
-        "axes.prop_cycle": cycler(color=OKABE_ITO),
+        "axes.prop_cycle": cycler(color=OKABE_ITO) + cycler(linestyle=LINE_STYLES),
         "figure.figsize": (7.0, 3.6),
         "figure.dpi": 110,
         "savefig.dpi": 110,

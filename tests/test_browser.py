@@ -5,7 +5,9 @@ Every page of _build/html is served on a loopback port and visited once by tests
 The tests below judge what it saw: no JavaScript errors, no broken internal links or images, equations typeset by
 the book's own MathJax, every figure made by executed code loaded and described (alt text), on every chapter a
 notebook download and the launch buttons of _config.yml, and search that finds a chapter by what it teaches.
-A full-page screenshot of each chapter lands in .artifacts/screenshots/.
+Every page is also read at three widths (a phone, 390 px; a laptop, 1280 px; a monitor, 1600 px) for what must be
+scrolled sideways, and checked by axe-core for accessibility. Full-page screenshots of each chapter at 390 and
+1280 px land in _build/screenshots/, and the whole report in _build/browser_report.json.
 """
 from __future__ import annotations
 
@@ -26,7 +28,9 @@ import yaml
 
 from helpers import BROWSER, ROOT, ensure_node_deps
 
-SHOTS = ROOT / ".artifacts" / "screenshots"
+SHOTS = ROOT / "_build" / "screenshots"
+REPORT = ROOT / "_build" / "browser_report.json"
+SHOT_WIDTHS = (390, 1280)
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 NOT_PAGES = {"genindex.html", "search.html", "py-modindex.html"}   # Sphinx's generated pages; search is typed into
 
@@ -93,6 +97,10 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def _shot(doc: str, width: int) -> Path:
+    return SHOTS / f"{doc.replace('/', '-')}-{width}.png"
+
+
 def _visit(html: Path, out: Path) -> dict:
     """Serve the book on loopback, run the Node visitor over every page, return its report."""
     node = shutil.which("node")
@@ -108,7 +116,7 @@ def _visit(html: Path, out: Path) -> dict:
         "base": f"http://127.0.0.1:{server.server_address[1]}/",
         "chromium": CHROMIUM,
         "pages": pages,
-        "screenshots": {f"{d}.html": str(SHOTS / f"{d.replace('/', '-')}.png") for d in CHAPTERS},
+        "screenshots": {f"{d}.html": {w: str(_shot(d, w)) for w in SHOT_WIDTHS} for d in CHAPTERS},
         "searches": sorted(SEARCHES),
         "searchFrom": "intro.html" if "intro.html" in pages else pages[0],
         "concurrency": 2,
@@ -117,13 +125,14 @@ def _visit(html: Path, out: Path) -> dict:
     started = time.monotonic()
     try:
         run = subprocess.run([node, str(BROWSER / "visit.mjs"), str(out / "config.json"), str(out / "report.json")],
-                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     finally:
         server.shutdown()
         server.server_close()
     assert run.returncode == 0, f"the browser run failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     report = json.loads((out / "report.json").read_text())
     report["wall_seconds"] = round(time.monotonic() - started, 1)
+    REPORT.write_text(json.dumps(report, indent=1))
     return report
 
 
@@ -153,6 +162,11 @@ def test_every_page_of_the_book_is_visited(report):
     visited = [p["page"] for p in report["pages"]]
     print(f"\nvisited {len(visited)} pages in {report['seconds']:.1f} s (browser run {report['wall_seconds']} s, "
           f"{report['checkedTargets']} link targets checked): " + ", ".join(visited))
+    for p in report["pages"]:
+        if "error" not in p:
+            axe = ", ".join(f"{v['id']} ({v['impact']}) x{v['nodes']}" for v in p["axe"]) or "none"
+            scrolls = ", ".join(f"{w} px: {len(o['blocks'])}" for w, o in p["overflow"].items())
+            print(f"  {p['page']}: axe violations {axe}; blocks that scroll sideways at {scrolls}")
     assert set(PAGES) <= set(visited), f"pages of _toc.yml missing from _build/html: {set(PAGES) - set(visited)}"
     index = _page(report, "index.html")
     assert index["finalPage"] == f"{DOCS[0]}.html", "index.html should take the reader to the book's first page"
@@ -189,12 +203,39 @@ def test_internal_links_resolve(report, page):
         f"  {b['href']} ({b['text']!r}): {b['problem']}" for b in broken)
 
 
+def _too_wide(record: dict, width: int, kinds: set[str]) -> list[str]:
+    """What a reader must scroll sideways at this width, of these kinds; and the page itself, if it is wider."""
+    seen = record["overflow"][str(width)]
+    lines = [f"  {b['kind']} {b['width']} px in {b['column']} px: {b['line']!r}" for b in seen["blocks"]
+             if b["kind"] in kinds and (b["kind"] == "prose" or width > 390 or not b["scroller"])]
+    if seen["pageWidth"] > seen["viewport"]:
+        lines.append(f"  the page itself is {seen['pageWidth']} px wide in a {seen['viewport']} px window")
+    return lines
+
+
+@pytest.mark.parametrize("width", [1280, 1600])
 @pytest.mark.parametrize("page", PAGES)
-def test_code_fits_the_column_on_a_desktop_screen(report, page):
-    """At 1600 px (a desktop monitor) no code cell or output needs sideways scrolling; at 1280 px some may."""
-    wide = _page(report, page)["codeOverflowWide"]
-    assert not wide, f"{page}: code blocks wider than their column at 1600 px:\n" + "\n".join(
-        f"  {'output' if o['output'] else 'code'} {o['width']} px in {o['column']} px: {o['line']!r}" for o in wide)
+def test_nothing_scrolls_sideways_on_a_laptop_or_wider(report, page, width):
+    """At 1280 px (a laptop) and wider, prose, display math, code cells, outputs and tables all fit the column."""
+    wide = _too_wide(_page(report, page), width, {"prose", "math", "code", "output", "table"})
+    assert not wide, f"{page}: blocks wider than their column at {width} px:\n" + "\n".join(wide)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_prose_fits_a_phone(report, page):
+    """At 390 px (a phone) the text reads without sideways scrolling; a code cell, an output, a table or an
+    equation may scroll inside its own box, but none may widen the page."""
+    wide = _too_wide(_page(report, page), 390, {"prose", "math", "code", "output", "table"})
+    assert not wide, f"{page}: wider than a 390 px phone:\n" + "\n".join(wide)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_serious_accessibility_violation(report, page):
+    """axe-core's rules (WCAG 2.x A and AA, and best practices): nothing serious or critical on any page."""
+    bad = [v for v in _page(report, page)["axe"] if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{page}: axe-core violations:\n" + "\n".join(
+        f"  {v['impact']} {v['id']} ({v['help']}), {v['nodes']} elements, e.g. "
+        + "; ".join(f"{t['target']}: {t['html']}" for t in v["targets"][:3]) for v in bad)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -244,7 +285,7 @@ def test_every_figure_made_by_executed_code_is_there(report, doc):
         assert img["naturalWidth"] > 0, f"{doc}: figure did not load: {img['src']}"
         assert len((img["alt"] or "").strip()) >= 15 and not img["alt"].endswith(".png"), \
             f"{doc}: figure without a real alt text ({img['alt']!r}): set mystnb.image.alt on its cell"
-    assert (SHOTS / f"{doc.replace('/', '-')}.png").stat().st_size > 0
+    assert all(_shot(doc, w).stat().st_size > 0 for w in SHOT_WIDTHS)
 
 
 @pytest.mark.parametrize("doc", NOTEBOOK_CHAPTERS)

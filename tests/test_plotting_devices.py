@@ -84,6 +84,19 @@ def test_use_book_style_sets_the_okabe_ito_cycle_and_a_grid(restore_rcparams):
     plt.close(fig)
 
 
+def test_lines_differ_by_style_as_well_as_by_colour(restore_rcparams):
+    """A reader who cannot tell the colours apart tells the lines apart: each colour of the cycle has its own
+    line style, also when a chapter sets the colour by hand."""
+    plotting.use_book_style()
+    fig, ax = plt.subplots()
+    lines = [ax.plot([0, 1])[0] for _ in plotting.OKABE_ITO] + [ax.plot([0, 1], color="C0")[0] for _ in range(2)]
+    dashes = [str(line._dash_pattern) for line in lines]   # (offset, on-off sequence): what is drawn
+    assert len(set(dashes[:8])) == 8, dashes
+    assert dashes[8] != dashes[9], dashes
+    assert len(set(plotting.HATCHES)) == len(plotting.HATCHES)
+    plt.close(fig)
+
+
 def test_okabe_ito_palette_has_eight_distinct_colours():
     assert len(set(plotting.OKABE_ITO)) == 8
     assert all(matplotlib.colors.is_color_like(c) for c in plotting.OKABE_ITO)

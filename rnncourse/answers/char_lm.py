@@ -26,8 +26,8 @@ PARAM_NAMES = ("Wx", "Wh", "b", "Wy", "by")
 
 def sample_next(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> tuple[np.ndarray, int]:
     """Probabilities softmax(logits / temperature) (V,) and one index drawn from them with `rng.choice`."""
-    z = logits / temperature
-    p = np.exp(z - z.max())
+    s = logits / temperature
+    p = np.exp(s - s.max())
     p /= p.sum()
     return p, int(rng.choice(len(p), p=p))
 

@@ -39,8 +39,8 @@ def rnn_backward(dh: np.ndarray, x: np.ndarray, h0: np.ndarray, h: np.ndarray, W
 
 
 def clip_grad_norm(grads: list[np.ndarray], max_norm: float) -> tuple[list[np.ndarray], float]:
-    """Scale all arrays by one factor min(1, max_norm / ||g||), ||g|| the 2-norm of all entries together;
-    return the scaled arrays and ||g|| before clipping (as `torch.nn.utils.clip_grad_norm_`)."""
+    """Scale all arrays by one factor min(1, max_norm / ||δθ||), ||δθ|| the 2-norm of all entries together;
+    return the scaled arrays and ||δθ|| before clipping (as `torch.nn.utils.clip_grad_norm_`)."""
     norm = float(np.sqrt(sum(np.vdot(g, g) for g in grads)))
     scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
     return [g * scale for g in grads], norm

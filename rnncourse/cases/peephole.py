@@ -26,19 +26,19 @@ STEP_FWD, FWD = "test_peephole_step_forward", "test_peephole_forward"
 STEP_BWD, BWD = "test_peephole_step_backward", "test_peephole_backward"
 PARAMS = ("W", "U", "b", "p_i", "p_f", "p_o")
 
-def _output_sees_old_cell(z, c, p_i, p_f, p_o):
+def _output_sees_old_cell(a, c, p_i, p_f, p_o):
     """The peephole cell with the output gate reading c_{t-1} instead of c_t."""
-    zi, zf, zg, zo = z.chunk(4, dim=-1)
-    c_new = torch.sigmoid(zf + p_f * c) * c + torch.sigmoid(zi + p_i * c) * torch.tanh(zg)
-    return torch.sigmoid(zo + p_o * c) * torch.tanh(c_new), c_new
+    ai, af, ag, ao = a.chunk(4, dim=-1)
+    c_new = torch.sigmoid(af + p_f * c) * c + torch.sigmoid(ai + p_i * c) * torch.tanh(ag)
+    return torch.sigmoid(ao + p_o * c) * torch.tanh(c_new), c_new
 
 
-def _no_peephole_gradient(z, c, p_i, p_f, p_o):
+def _no_peephole_gradient(a, c, p_i, p_f, p_o):
     """The right forward pass, with no gradient through the peepholes' view of the cell state."""
-    zi, zf, zg, zo = z.chunk(4, dim=-1)
+    ai, af, ag, ao = a.chunk(4, dim=-1)
     seen = c.detach()
-    c_new = torch.sigmoid(zf + p_f * seen) * c + torch.sigmoid(zi + p_i * seen) * torch.tanh(zg)
-    return torch.sigmoid(zo + p_o * c_new.detach()) * torch.tanh(c_new), c_new
+    c_new = torch.sigmoid(af + p_f * seen) * c + torch.sigmoid(ai + p_i * seen) * torch.tanh(ag)
+    return torch.sigmoid(ao + p_o * c_new.detach()) * torch.tanh(c_new), c_new
 
 
 FORWARD_MISTAKES = (("the output gate looks at c_{t-1}; it looks at the new cell state c_t.",

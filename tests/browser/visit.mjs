@@ -2,15 +2,19 @@
 //
 //   node tests/browser/visit.mjs config.json report.json
 //
-// config.json: {base, chromium, pages: [relative URLs], screenshots: {page: png path}, searches: [terms],
+// config.json: {base, chromium, pages: [relative URLs], screenshots: {page: {width: png path}}, searches: [terms],
 //               concurrency}
 // The report holds facts only (console errors, failed requests, links, images, math, buttons, search
-// results); tests/test_browser.py decides what is wrong. Requests to any host other than the book's own are
+// results, what must be scrolled sideways at three screen widths, axe-core's accessibility violations);
+// tests/test_browser.py decides what is wrong. Requests to any host other than the book's own are
 // aborted and recorded, so the book is checked as it reads offline, behind a firewall.
 import { readFile, writeFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");   // pinned in package-lock.json
 
 const [configPath, reportPath] = process.argv.slice(2);
 const config = JSON.parse(await readFile(configPath, "utf8"));
@@ -27,8 +31,8 @@ const rel = (url) => {
   return decodeURIComponent(u.pathname.slice(base.pathname.length)) + u.search;
 };
 
-const VIEWPORT = { width: 1280, height: 900 };   // a laptop
-const WIDE = { width: 1600, height: 1000 };      // a desktop monitor
+const VIEWPORT = { width: 1280, height: 900 };   // a laptop: the page is loaded, checked by axe and measured here
+const WIDTHS = [{ width: 390, height: 844 }, VIEWPORT, { width: 1600, height: 1000 }];   // a phone, a laptop, a monitor
 const userDataDir = await mkdtemp(join(tmpdir(), "book-chromium-"));
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: config.chromium,
@@ -129,14 +133,52 @@ async function facts(page) {
   });
 }
 
-// Code a reader must scroll sideways to read: blocks wider than their column, input and output apart.
-async function codeOverflow(page) {
-  return page.evaluate(() => Array.from(document.querySelectorAll("div.highlight pre, div.cell_output pre"))
-    .filter((pre) => pre.scrollWidth > pre.clientWidth + 1)
-    .map((pre) => ({
-      output: !!pre.closest(".cell_output"), width: pre.scrollWidth, column: pre.clientWidth,
-      line: pre.innerText.split("\n").reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 140),
-    })));
+// What a reader must scroll sideways to read, at the current width. Two ways a block can be too wide:
+// - a scroller: a block with its own horizontal scrollbar (code, outputs, tables, display math) whose
+//   content is wider than the block;
+// - a spill: running text (a paragraph, a list item, a heading, a caption), a table or a display equation
+//   wider than its column, which widens the page itself.
+// Each is named by kind: code (a code cell), output (printed text), table, math, prose.
+async function overflow(page) {
+  return page.evaluate(() => {
+    const article = document.querySelector("article") ?? document.body;
+    const scrolls = (el) => /auto|scroll/.test(getComputedStyle(el).overflowX);
+    const kind = (el) => {
+      if (el.closest(".cell_output, .output")) return el.querySelector("table") || el.closest("table") ? "table" : "output";
+      if (el.closest("div.highlight, pre")) return "code";
+      if (el.matches("mjx-container, .math") || el.querySelector("mjx-container[display=true]")) return "math";
+      if (el.matches("table, .pst-scrollable-table-container, .table-wrapper") || el.querySelector("table")) return "table";
+      return "prose";
+    };
+    const line = (el) => el.innerText.split("\n").reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 140);
+    const found = [];
+    for (const el of article.querySelectorAll("*")) {
+      if (el.clientWidth === 0 || el.scrollWidth <= el.clientWidth + 1) continue;
+      const scroller = scrolls(el);
+      const text = !scroller && el.matches("p, li, dt, dd, h1, h2, h3, h4, h5, h6, figcaption, caption, blockquote, "
+        + "table, div.math, mjx-container[display=true]");
+      if (!scroller && !text) continue;
+      if (found.some((f) => f.el.contains(el))) continue;   // inside a block already counted
+      found.push({ el, kind: kind(el), scroller, width: el.scrollWidth, column: el.clientWidth, line: line(el) });
+    }
+    const page = document.documentElement;
+    return {
+      pageWidth: page.scrollWidth, viewport: window.innerWidth,
+      blocks: found.map(({ el, ...rest }) => rest),
+    };
+  });
+}
+
+// Accessibility: axe-core, injected from node_modules (the book is offline), its violations by rule and impact.
+async function accessibility(page) {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,
+      targets: v.nodes.slice(0, 5).map((n) => ({ target: n.target.join(" "), html: n.html.slice(0, 160) })),
+    }));
+  });
 }
 
 async function visit(path) {
@@ -157,15 +199,24 @@ async function visit(path) {
     record.finalPage = rel(page.url());
     Object.assign(record, await settle(page));
     Object.assign(record, await facts(page));
-    record.codeOverflow = await codeOverflow(page);
-    await page.setViewportSize(WIDE);
-    record.codeOverflowWide = await codeOverflow(page);
-    await page.setViewportSize(VIEWPORT);
-    const shot = config.screenshots?.[path];
-    if (shot) {
-      await mkdir(dirname(shot), { recursive: true });
-      await page.screenshot({ path: shot, fullPage: true });
-      record.screenshot = shot;
+    const lap = (name, since) => { record.timings[name] = (Date.now() - since) / 1000; return Date.now(); };
+    record.timings = {};
+    let t = lap("load", started);
+    record.axe = await accessibility(page);
+    t = lap("axe", t);
+    record.overflow = {};
+    record.screenshots = {};
+    for (const size of WIDTHS) {
+      await page.setViewportSize(size);
+      record.overflow[size.width] = await overflow(page);
+      t = lap(`overflow ${size.width}`, t);
+      const shot = config.screenshots?.[path]?.[size.width];
+      if (shot) {
+        await mkdir(dirname(shot), { recursive: true });
+        await page.screenshot({ path: shot, fullPage: true });
+        record.screenshots[size.width] = shot;
+        t = lap(`screenshot ${size.width}`, t);
+      }
     }
   } catch (err) {
     record.error = String(err);
