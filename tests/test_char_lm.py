@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import ROOT, env
-from rnncourse import oracles, text, weights
+from rnncourse import char_lm_torch, oracles, text, weights
 from rnncourse.answers import char_lm
 from rnncourse.answers.numpy_rnn import clip_grad_norm, rnn_backward, rnn_forward
 from rnncourse.tasks import sliding_windows, sunspots
@@ -102,6 +102,27 @@ def test_sample_next_draws_like_the_reference_and_sharpens_with_temperature():
 
 
 @pytest.mark.unit
+def test_ngram_baselines_count_the_training_text_with_add_k():
+    ab = text.encode("ab" * 50)
+    bits = char_lm_torch.ngram_bits_per_char(ab, ab, orders=(1, 2), k=0.0, vocab=2)
+    assert bits[1] == pytest.approx(1.0)                  # a and b equally frequent: one bit each
+    assert bits[2] == pytest.approx(0.0, abs=1e-12)       # the previous character decides the next one
+    unseen = char_lm_torch.ngram_bits_per_char(ab, text.encode("ac"), orders=(1,), k=1.0, vocab=3)[1]
+    assert unseen == pytest.approx(-np.log2(1 / (100 + 3)))  # add-k: an unseen character keeps k / (N + kV)
+
+
+@pytest.mark.unit
+def test_generate_is_reproducible_and_sharpens_with_temperature():
+    logits = np.array([2.0, 1.0, 0.0])
+    reader = lambda ch: logits                                     # noqa: E731
+    draw = lambda tau, seed: char_lm_torch.generate(reader, "a", 200, tau, np.random.default_rng(seed))  # noqa: E731
+    assert draw(0.7, 1) == draw(0.7, 1)
+    cold, hot = draw(0.2, 2), draw(5.0, 2)
+    first = text.decode([0])
+    assert cold.count(first) > hot.count(first)
+
+
+@pytest.mark.unit
 def test_source_features():
     source = 'def f(a, b=(1, 2)):\n    s = "x(y"  # (\n    return s\n'
     f = text.source_features(source)
@@ -118,7 +139,7 @@ def test_numpy_and_torch_rnn_models_agree_on_the_same_weights():
     rng = np.random.default_rng(4)
     params = char_lm.init_params(8, rng)
     params[2], params[4] = rng.normal(0, 0.1, 8), rng.normal(0, 0.1, text.VOCAB)
-    model = char_lm.CharModel("rnn", 8)
+    model = char_lm_torch.CharModel("rnn", 8)
     weights.load_book_params(model.rnn.weight_ih_l0, model.rnn.weight_hh_l0, model.rnn.bias_ih_l0,
                              model.rnn.bias_hh_l0, *params[:3])
     with torch.no_grad():
@@ -126,8 +147,8 @@ def test_numpy_and_torch_rnn_models_agree_on_the_same_weights():
         model.head.bias.copy_(torch.as_tensor(params[4]))
     ids = text.encode("import os\nprint(os.getcwd())\n" * 3)
     assert char_lm.numpy_bits_per_char(params, ids, chunk=7) == pytest.approx(
-        char_lm.torch_bits_per_char(model, ids, "cpu", chunk=7), rel=1e-5)
-    numpy_reader, torch_reader = char_lm.numpy_next_logits(params), char_lm.torch_next_logits(model, "cpu")
+        char_lm_torch.torch_bits_per_char(model, ids, "cpu", chunk=7), rel=1e-5)
+    numpy_reader, torch_reader = char_lm.numpy_next_logits(params), char_lm_torch.torch_next_logits(model, "cpu")
     for ch in ids[:10]:
         np.testing.assert_allclose(numpy_reader(int(ch)), torch_reader(int(ch)), rtol=1e-4, atol=1e-5)
 
