@@ -87,6 +87,28 @@ def torch_next_logits(model: CharModel, device) -> Callable[[int], np.ndarray]:
     return step
 
 
+@torch.no_grad()
+def cell_states(model: CharModel, ids: np.ndarray) -> np.ndarray:
+    """The LSTM's cell state c_t after every character of `ids`, read from a zero state: (len(ids), H).
+
+    nn.LSTM returns only h for every step; with all of them known, the gates of every step come from one matrix
+    product, and c_t = f_t * c_{t-1} + i_t * g_t is left as a cheap elementwise loop (PyTorch's gate order i, f, g, o).
+    """
+    lstm, device = model.rnn, next(model.parameters()).device
+    x = nn.functional.one_hot(torch.as_tensor(ids, device=device), model.vocab).float()[None]
+    h = lstm(x)[0][0]                                                        # (T, H)
+    h_prev = torch.cat([torch.zeros_like(h[:1]), h[:-1]])
+    a = x[0] @ lstm.weight_ih_l0.T + h_prev @ lstm.weight_hh_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0
+    i, f, g, _ = a.chunk(4, dim=1)
+    f, written = torch.sigmoid(f).cpu().numpy(), (torch.sigmoid(i) * torch.tanh(g)).cpu().numpy()
+    cells = np.empty_like(f)
+    c = np.zeros(f.shape[1], dtype=f.dtype)
+    for t in range(len(ids)):                    # in NumPy: a PyTorch call per step would cost far more than its work
+        c = f[t] * c + written[t]
+        cells[t] = c
+    return cells
+
+
 def run_training(train_step: Callable, evaluate: Callable[[], float], reader: Callable, chunks, *, steps: int,
                  seed: int, eval_every: int, sample_every: int, prompt: str, sample_length: int,
                  temperature: float) -> dict:

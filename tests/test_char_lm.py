@@ -123,6 +123,19 @@ def test_generate_is_reproducible_and_sharpens_with_temperature():
 
 
 @pytest.mark.unit
+def test_cell_states_are_the_lstms_own_step_by_step(one_torch_thread):
+    model = char_lm_torch.new_model("lstm", 8, seed=3)
+    ids = text.encode("def f(x):\n    return (x, 'a')\n")
+    with torch.no_grad():
+        onehot = torch.nn.functional.one_hot(torch.as_tensor(ids), text.VOCAB).float()[None]
+        state, cells = None, []
+        for t in range(len(ids)):
+            _, state = model.rnn(onehot[:, t:t + 1], state)
+            cells.append(state[1][0, 0].numpy())
+    np.testing.assert_allclose(char_lm_torch.cell_states(model, ids), np.array(cells), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.unit
 def test_source_features():
     source = 'def f(a, b=(1, 2)):\n    s = "x(y"  # (\n    return s\n'
     f = text.source_features(source)
