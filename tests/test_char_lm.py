@@ -207,3 +207,32 @@ def test_train_forecaster_fits_a_sine_and_is_seeded(one_torch_thread):
         pred = first(torch.as_tensor(x, dtype=torch.float32)).numpy()
         np.testing.assert_array_equal(pred, again(torch.as_tensor(x, dtype=torch.float32)).numpy())
     assert np.mean((pred - y) ** 2) < 0.05 * np.var(y)
+
+
+def _chapter_cell(name: str) -> str:
+    """The code of the capstone chapter's cell whose figure is `name`."""
+    import jupytext
+
+    chapter = jupytext.read(ROOT / "chapters" / "capstone.md")
+    return next(c.source for c in chapter.cells if c.cell_type == "code"
+                and c.metadata.get("mystnb", {}).get("figure", {}).get("name") == name)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("committed", [False, True])
+def test_longer_run_figure_only_with_data_else_the_command(committed, capsys):
+    """No record in benchmarks/results/: no (empty) figure, but the command that writes one."""
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+
+    record = {"config": {"hidden": 8, "batch": 4, "chunk": 8, "steps": 4, "temperature": 0.7},
+              "environment": {"device_name": "cpu", "versions": {"torch": torch.__version__}, "date": "2026-01-01"},
+              "models": {"nn.LSTM": {"valid": [[2, 5.0], [4, 4.0]], "seconds": 1.0, "samples": [[4, "x"]]}}}
+    plt.close("all")
+    kit = SimpleNamespace(load=lambda pattern: [record] if committed else [])
+    exec(_chapter_cell("capstone-fig-long"), {"kit": kit, "plt": plt, "show": lambda title, sample: None})
+    printed = capsys.readouterr().out
+    assert bool(plt.get_fignums()) is committed
+    assert ("python scripts/char_lm_long.py" in printed) is not committed
+    plt.close("all")
