@@ -503,8 +503,9 @@ def draw_lstm_graph() -> Diagram:
 
     def edge(a, b, color="black", lw=1.5):
         start, end = border(a, size[b][:2]), border(b, size[a][:2])
+        style = "--" if color == two else "-"          # path 2 is dashed: the two paths differ by more than colour
         ax.annotate("", xy=end, xytext=start, zorder=2, arrowprops=dict(arrowstyle="-|>", lw=lw, color=color,
-                                                                       shrinkA=0, shrinkB=0))
+                                                                       linestyle=style, shrinkA=0, shrinkB=0))
 
     top, gates, pre, bottom = 5.0, 3.3, 1.9, 0.6
     thick = 2.6
@@ -565,7 +566,7 @@ def draw_lstm_graph() -> Diagram:
            " map a grey box labelled W, U, b). The old cell state c_{t-1} has two ways to the loss. Path 1, in "
            "vermillion, runs along the top: c_{t-1} is multiplied elementwise by f_t and the sum with i_t times "
            "g_t is c_t, so along this path the gradient of c_t comes back multiplied by f_t: the direct term only. "
-           "Path 2, in blue, starts at the end of step t-1: c_{t-1} "
+           "Path 2, in dashed blue, starts at the end of step t-1: c_{t-1} "
            "goes through tanh and is multiplied by o_{t-1} to give h_{t-1}, which with x_t forms the pre-"
            "activation a_t of step t, and from there reaches all four gates f_t, i_t, g_t and o_t, hence c_t and"
            " h_t. The backward pass adds the gradients of both paths.")
