@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter
 from typing import Callable
 
 import numpy as np
@@ -170,25 +169,43 @@ def train_char_lm(kind: str, train_ids: np.ndarray, valid_ids: np.ndarray, *, hi
 
 # --- count-based baselines -------------------------------------------------------------------------------------------
 
+def _ngram_counts(ids: np.ndarray, n: int, vocab: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct n-grams of `ids`, each coded as one integer (base `vocab`), sorted, and how often each occurs."""
+    codes = np.lib.stride_tricks.sliding_window_view(ids, n) @ (vocab ** np.arange(n - 1, -1, -1, dtype=np.int64))
+    return np.unique(codes, return_counts=True)
+
+
+def _lookup(table: tuple[np.ndarray, np.ndarray], codes: np.ndarray) -> np.ndarray:
+    """How often each of `codes` occurs in a table of `_ngram_counts` (0 when it never does)."""
+    keys, counts = table
+    at = np.minimum(np.searchsorted(keys, codes), len(keys) - 1)
+    return np.where(keys[at] == codes, counts[at], 0)
+
+
 def ngram_bits_per_char(train_ids: np.ndarray, test_ids: np.ndarray, orders=(1, 2, 3, 5), k: float = 0.1,
                         vocab: int = VOCAB) -> dict[int, float]:
     """{order: bits per character on `test_ids`} of n-gram models counted on `train_ids`, with add-k smoothing:
     p(next | the previous n-1 characters) = (count(context, next) + k) / (count(context) + k V).
 
     Order 1 is the unigram model (no context). Near the start of the test text, where fewer than n-1 characters
-    precede, the shorter context there is used, so that every character after the first is scored.
+    precede, the shorter context there is used, so that every character after the first is scored. A context
+    counts where a character follows it in the training text.
     """
-    train, test = bytes(np.asarray(train_ids, dtype=np.uint8)), bytes(np.asarray(test_ids, dtype=np.uint8))
-    counts = {n: Counter(train[i:i + n] for i in range(len(train) - n + 1)) for n in range(1, max(orders) + 1)}
-    contexts = {n: Counter() for n in counts}               # a context counts where a character follows it
-    for n, grams in counts.items():
-        for gram, c in grams.items():
-            contexts[n][gram[:-1]] += c
+    train, test = np.asarray(train_ids, dtype=np.int64), np.asarray(test_ids, dtype=np.int64)
     result = {}
     for order in orders:
-        total = 0.0
-        for i in range(1, len(test)):
-            gram = test[max(0, i - order + 1):i + 1]
-            total -= math.log2((counts[len(gram)][gram] + k) / (contexts[len(gram)][gram[:-1]] + k * vocab))
-        result[order] = total / (len(test) - 1)
+        bits = []
+        for n in range(1, order + 1):      # the gram of length n < order ends at position n-1; n = order ends at all
+            ends = np.arange(n - 1, len(test)) if n == order else np.array([n - 1])
+            ends = ends[ends >= 1]
+            if not len(ends):
+                continue
+            grams = _ngram_counts(train, n, vocab)
+            contexts = ((grams[0] // vocab), grams[1])          # each n-gram's first n-1 characters, with its count
+            keys, where = np.unique(contexts[0], return_inverse=True)
+            context_table = (keys, np.bincount(where, weights=contexts[1]))
+            codes = np.lib.stride_tricks.sliding_window_view(test, n)[ends - n + 1] @ (
+                vocab ** np.arange(n - 1, -1, -1, dtype=np.int64))
+            bits.append(-np.log2((_lookup(grams, codes) + k) / (_lookup(context_table, codes // vocab) + k * vocab)))
+        result[order] = float(np.concatenate(bits).sum() / (len(test) - 1))
     return result

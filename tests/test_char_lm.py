@@ -109,6 +109,16 @@ def test_ngram_baselines_count_the_training_text_with_add_k():
     assert bits[2] == pytest.approx(0.0, abs=1e-12)       # the previous character decides the next one
     unseen = char_lm_torch.ngram_bits_per_char(ab, text.encode("ac"), orders=(1,), k=1.0, vocab=3)[1]
     assert unseen == pytest.approx(-np.log2(1 / (100 + 3)))  # add-k: an unseen character keeps k / (N + kV)
+    rng = np.random.default_rng(5)
+    train, test = rng.integers(0, 4, 300), rng.integers(0, 4, 40)
+    for order, bits in char_lm_torch.ngram_bits_per_char(train, test, orders=(1, 2, 3), k=0.5, vocab=4).items():
+        total = 0.0                                   # the definition, counted directly
+        for i in range(1, len(test)):
+            gram = tuple(test[max(0, i - order + 1):i + 1])
+            n = len(gram)
+            grams = [tuple(train[j:j + n]) for j in range(len(train) - n + 1)]
+            total -= np.log2((grams.count(gram) + 0.5) / (sum(g[:-1] == gram[:-1] for g in grams) + 0.5 * 4))
+        assert bits == pytest.approx(total / (len(test) - 1)), order
 
 
 @pytest.mark.unit
