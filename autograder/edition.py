@@ -38,7 +38,8 @@ INSTRUCTOR_IMPORT = re.compile(r"^\s*(from|import)\s+(autograder\b|rnncourse\.an
                                re.MULTILINE)
 INSTRUCTOR_ONLY = ("rnncourse/answers/",)   # reference implementations of graded functions (rnncourse.answers)
 # What rnncourse itself imports; JupyterLab and the book's tools come from pyproject.toml's `lab` and `book` extras.
-RNNCOURSE_NEEDS = ("numpy", "torch", "matplotlib")
+# rich: rnncourse.bench.kit's tables; threadpoolctl: rnncourse.devices sets NumPy's BLAS threads
+RNNCOURSE_NEEDS = ("numpy", "torch", "matplotlib", "rich", "threadpoolctl")
 VALIDATE = ("nbgrader",)   # optional for students: `nbgrader validate` before handing in
 
 README = """\

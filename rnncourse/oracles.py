@@ -227,3 +227,23 @@ def temperature_sample_reference(logits: np.ndarray, temperature: float, seed: i
     rng = np.random.default_rng(seed)
     draws = [np.searchsorted(np.cumsum(p) / p.sum(), rng.random(), side="right") for p in probs]
     return probs, np.array(draws, dtype=np.int64)
+
+
+def embedding_reference(E: np.ndarray, ids: np.ndarray, dX: np.ndarray, *, last_write_wins: bool = False,
+                        mean_of_repeats: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """An embedding layer: X = the rows of E (V, D) at ids (B, T), by `torch.nn.functional.embedding`, shape
+    (B, T, D), and dE (V, D), the gradient of sum(X * dX) by autograd. The flags give typical mistakes (for hints):
+    each repeated id keeping only its last position's gradient, as `dE[ids] += dX` does in NumPy
+    (`last_write_wins`), or the mean of its positions' gradients instead of their sum (`mean_of_repeats`)."""
+    weight = torch.tensor(E, dtype=torch.float64, requires_grad=True)
+    flat = torch.as_tensor(ids).reshape(-1)
+    X = torch.nn.functional.embedding(torch.as_tensor(ids), weight)
+    (dE,) = torch.autograd.grad(X, weight, torch.as_tensor(dX, dtype=torch.float64))
+    upstream = torch.as_tensor(dX, dtype=torch.float64).reshape(len(flat), -1)
+    if last_write_wins:
+        dE = torch.zeros_like(dE)
+        for position, i in enumerate(flat.tolist()):
+            dE[i] = upstream[position]
+    if mean_of_repeats:
+        dE = dE / torch.bincount(flat, minlength=len(E)).clamp(min=1)[:, None]
+    return X.detach().numpy(), dE.numpy()

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import ROOT, env
-from rnncourse import oracles, text, weights
+from rnncourse import char_lm_torch, oracles, text, weights
 from rnncourse.answers import char_lm
 from rnncourse.answers.numpy_rnn import clip_grad_norm, rnn_backward, rnn_forward
 from rnncourse.tasks import sliding_windows, sunspots
@@ -102,6 +102,50 @@ def test_sample_next_draws_like_the_reference_and_sharpens_with_temperature():
 
 
 @pytest.mark.unit
+def test_ngram_baselines_count_the_training_text_with_add_k():
+    ab = text.encode("ab" * 50)
+    bits = char_lm_torch.ngram_bits_per_char(ab, ab, orders=(1, 2), k=0.0, vocab=2)
+    assert bits[1] == pytest.approx(1.0)                  # a and b equally frequent: one bit each
+    assert bits[2] == pytest.approx(0.0, abs=1e-12)       # the previous character decides the next one
+    unseen = char_lm_torch.ngram_bits_per_char(ab, text.encode("ac"), orders=(1,), k=1.0, vocab=3)[1]
+    assert unseen == pytest.approx(-np.log2(1 / (100 + 3)))  # add-k: an unseen character keeps k / (N + kV)
+    rng = np.random.default_rng(5)
+    train, test = rng.integers(0, 4, 300), rng.integers(0, 4, 40)
+    for order, bits in char_lm_torch.ngram_bits_per_char(train, test, orders=(1, 2, 3), k=0.5, vocab=4).items():
+        total = 0.0                                   # the definition, counted directly
+        for i in range(1, len(test)):
+            gram = tuple(test[max(0, i - order + 1):i + 1])
+            n = len(gram)
+            grams = [tuple(train[j:j + n]) for j in range(len(train) - n + 1)]
+            total -= np.log2((grams.count(gram) + 0.5) / (sum(g[:-1] == gram[:-1] for g in grams) + 0.5 * 4))
+        assert bits == pytest.approx(total / (len(test) - 1)), order
+
+
+@pytest.mark.unit
+def test_generate_is_reproducible_and_sharpens_with_temperature():
+    logits = np.array([2.0, 1.0, 0.0])
+    reader = lambda ch: logits                                     # noqa: E731
+    draw = lambda tau, seed: char_lm_torch.generate(reader, "a", 200, tau, np.random.default_rng(seed))  # noqa: E731
+    assert draw(0.7, 1) == draw(0.7, 1)
+    cold, hot = draw(0.2, 2), draw(5.0, 2)
+    first = text.decode([0])
+    assert cold.count(first) > hot.count(first)
+
+
+@pytest.mark.unit
+def test_cell_states_are_the_lstms_own_step_by_step(one_torch_thread):
+    model = char_lm_torch.new_model("lstm", 8, seed=3)
+    ids = text.encode("def f(x):\n    return (x, 'a')\n")
+    with torch.no_grad():
+        onehot = torch.nn.functional.one_hot(torch.as_tensor(ids), text.VOCAB).float()[None]
+        state, cells = None, []
+        for t in range(len(ids)):
+            _, state = model.rnn(onehot[:, t:t + 1], state)
+            cells.append(state[1][0, 0].numpy())
+    np.testing.assert_allclose(char_lm_torch.cell_states(model, ids), np.array(cells), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.unit
 def test_source_features():
     source = 'def f(a, b=(1, 2)):\n    s = "x(y"  # (\n    return s\n'
     f = text.source_features(source)
@@ -118,7 +162,7 @@ def test_numpy_and_torch_rnn_models_agree_on_the_same_weights():
     rng = np.random.default_rng(4)
     params = char_lm.init_params(8, rng)
     params[2], params[4] = rng.normal(0, 0.1, 8), rng.normal(0, 0.1, text.VOCAB)
-    model = char_lm.CharModel("rnn", 8)
+    model = char_lm_torch.CharModel("rnn", 8)
     weights.load_book_params(model.rnn.weight_ih_l0, model.rnn.weight_hh_l0, model.rnn.bias_ih_l0,
                              model.rnn.bias_hh_l0, *params[:3])
     with torch.no_grad():
@@ -126,8 +170,8 @@ def test_numpy_and_torch_rnn_models_agree_on_the_same_weights():
         model.head.bias.copy_(torch.as_tensor(params[4]))
     ids = text.encode("import os\nprint(os.getcwd())\n" * 3)
     assert char_lm.numpy_bits_per_char(params, ids, chunk=7) == pytest.approx(
-        char_lm.torch_bits_per_char(model, ids, "cpu", chunk=7), rel=1e-5)
-    numpy_reader, torch_reader = char_lm.numpy_next_logits(params), char_lm.torch_next_logits(model, "cpu")
+        char_lm_torch.torch_bits_per_char(model, ids, "cpu", chunk=7), rel=1e-5)
+    numpy_reader, torch_reader = char_lm.numpy_next_logits(params), char_lm_torch.torch_next_logits(model, "cpu")
     for ch in ids[:10]:
         np.testing.assert_allclose(numpy_reader(int(ch)), torch_reader(int(ch)), rtol=1e-4, atol=1e-5)
 
@@ -173,3 +217,32 @@ def test_train_forecaster_fits_a_sine_and_is_seeded(one_torch_thread):
         pred = first(torch.as_tensor(x, dtype=torch.float32)).numpy()
         np.testing.assert_array_equal(pred, again(torch.as_tensor(x, dtype=torch.float32)).numpy())
     assert np.mean((pred - y) ** 2) < 0.05 * np.var(y)
+
+
+def _chapter_cell(name: str) -> str:
+    """The code of the capstone chapter's cell whose figure is `name`."""
+    import jupytext
+
+    chapter = jupytext.read(ROOT / "chapters" / "capstone.md")
+    return next(c.source for c in chapter.cells if c.cell_type == "code"
+                and c.metadata.get("mystnb", {}).get("figure", {}).get("name") == name)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("committed", [False, True])
+def test_longer_run_figure_only_with_data_else_the_command(committed, capsys):
+    """No record in benchmarks/results/: no (empty) figure, but the command that writes one."""
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+
+    record = {"config": {"hidden": 8, "batch": 4, "chunk": 8, "steps": 4, "temperature": 0.7},
+              "environment": {"device_name": "cpu", "versions": {"torch": torch.__version__}, "date": "2026-01-01"},
+              "models": {"nn.LSTM": {"valid": [[2, 5.0], [4, 4.0]], "seconds": 1.0, "samples": [[4, "x"]]}}}
+    plt.close("all")
+    kit = SimpleNamespace(load=lambda pattern: [record] if committed else [])
+    exec(_chapter_cell("capstone-fig-long"), {"kit": kit, "plt": plt, "show": lambda title, sample: None})
+    printed = capsys.readouterr().out
+    assert bool(plt.get_fignums()) is committed
+    assert ("python scripts/char_lm_long.py" in printed) is not committed
+    plt.close("all")

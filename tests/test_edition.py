@@ -303,3 +303,25 @@ def test_publish_commits_the_edition_on_top_of_the_public_branch(edition, tmp_pa
     shutil.rmtree(clone / ".git")
     assert sorted(p.relative_to(clone) for p in _files(clone)) == sorted(
         [*(p.relative_to(edition) for p in _files(edition)), Path("exercises/note.txt")])
+
+
+@pytest.mark.integration
+def test_the_capstone_chapter_runs_in_the_student_edition(edition, student, tmp_path):
+    """The launch buttons open the chapter from the edition, which has no `rnncourse.answers`: the chapter says in
+    one line that it skips the NumPy RNN's training and goes on (it once raised SystemExit in its first cell). Run
+    in the student's environment, up to the PyTorch section (what follows does not depend on the edition)."""
+    import jupytext
+
+    chapter = jupytext.read(edition / "chapters" / "capstone.md")
+    end = next(i for i, c in enumerate(chapter.cells) if c.source.startswith("## The same task in PyTorch"))
+    chapter.cells = chapter.cells[:end]
+    nbformat.write(chapter, tmp_path / "capstone.ipynb")
+    (tmp_path / "myst_nb").mkdir()            # stands for the book's myst-nb, which the `book` extra installs
+    (tmp_path / "myst_nb" / "__init__.py").write_text("def glue(name, value, display=True):\n    pass\n")
+    _execute(student, tmp_path, [tmp_path / "capstone.ipynb"])
+    cells = [c for c in nbformat.read(tmp_path / "capstone.ipynb", as_version=4).cells if c.cell_type == "code"]
+    outcomes = [_outcome(c) for c in cells]
+    assert all(error == "" for error, _ in outcomes), [o for o in outcomes if o[0]]
+    first = outcomes[0][1].strip().splitlines()
+    assert len(first) == 1 and "skips its training" in first[0], first
+    assert any("restart=True" in text for _, text in outcomes)     # the chapter went on past its first cell

@@ -56,7 +56,9 @@ MISTAKES = {
                  ("gradients_accumulated", "train_stream", "params, _ = sgd_update(params, grads, lr, max_norm)",
                   "total = grads if not losses else [t + g for t, g in zip(total, grads)]\n"
                   "            params, _ = sgd_update(params, total, lr, max_norm)",
-                  "sum of all gradients so far")],
+                  "sum of all gradients so far"),
+                 ("embedding_repeats_lost", "embedding_step", "np.add.at(dE, ids, dX)", "dE[ids] += dX",
+                  "occurs more than once")],
 }
 
 

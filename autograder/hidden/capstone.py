@@ -1,7 +1,9 @@
 """Hidden cases of the capstone: extreme temperatures, a batch of one, T = 1, a zero state, big gradients,
-all-zero gradients, one epoch and three epochs.
+all-zero gradients, one epoch and three epochs; for the embedding one character throughout, characters that never
+occur, and T = 1.
 
-Seeds: 1xx sampling, 2xx tbptt_step, 3xx sgd_update, 4xx train_stream (visible cases use 21-26).
+Seeds: 1xx sampling, 2xx tbptt_step, 3xx sgd_update, 4xx train_stream, 5xx embedding_step (visible cases use
+21-27).
 hidden-canary: c4n4ry-capstone-7e2b91  (a test greps everything returned to students for this string)
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ CANARY = "c4n4ry-capstone-7e2b91"
 def hidden_cases(test_id: str) -> list[Case]:
     """Grader-only cases for one test cell; canary c4n4ry-capstone-7e2b91."""
     sample, step, update, train = visible.sample_case, visible.step_case, visible.update_case, visible.train_case
+    embed = visible.embedding_case
     return {
         visible.SAMPLE: lambda: [
             sample("temperature 0.05 with large logits: overflows without the max subtracted", 5, 6, 0.05,
@@ -36,6 +39,12 @@ def hidden_cases(test_id: str) -> list[Case]:
         visible.TRAIN: lambda: [
             train("one epoch, B=1", 1, 17, 4, 3, 5, 1, seed=411),
             train("three epochs, B=3, chunks of 3", 3, 11, 6, 5, 3, 3, seed=412, lr=0.3, max_norm=0.5),
+        ],
+        visible.EMBED: lambda: [
+            embed("one character at every position", 2, 4, 5, 3, seed=511, ids=[[2, 2, 2, 2], [2, 2, 2, 2]]),
+            embed("V=10, only three characters occur: the other rows get zero", 3, 4, 10, 2, seed=512,
+                  ids=[[0, 7, 7, 3], [3, 0, 0, 7], [7, 7, 3, 3]]),
+            embed("T=1, batch of 4, D=5", 4, 1, 8, 5, seed=513),
         ],
     }[test_id]()
 

@@ -1,24 +1,21 @@
-"""Character-level language models trained by truncated BPTT on a stream: the book's NumPy RNN and
-PyTorch's `nn.RNN`, `nn.LSTM` and `nn.GRU`, with the same data, chunks, optimiser and budget.
+"""The book's NumPy RNN as a character-level language model, trained by truncated BPTT on a stream with the
+same data, chunks, optimiser, budget and loop (`rnncourse.char_lm_torch.run_training`) as PyTorch's models.
 
-Loss is reported in bits per character (cross-entropy / ln 2). Characters enter as one-hot vectors, so the
-NumPy model and `nn.RNN` have exactly the same parameters: Wx (V, H), Wh (H, H), b (H,), Wy (H, V), by (V,).
+Instructor-side: its functions answer the capstone exercise. Characters enter as one-hot vectors, so the NumPy
+model and `nn.RNN` have exactly the same parameters: Wx (V, H), Wh (H, H), b (H,), Wy (H, V), by (V,).
 """
 from __future__ import annotations
 
 import math
-import time
 from typing import Callable
 
 import numpy as np
-import torch
-from torch import nn
 
+from rnncourse import char_lm_torch
 from rnncourse.answers.numpy_rnn import clip_grad_norm, cross_entropy, rnn_backward, rnn_forward
-from rnncourse.text import VOCAB, decode, encode, stream_chunks
-from rnncourse.training import CELLS
+from rnncourse.char_lm_torch import LN2
+from rnncourse.text import VOCAB, stream_chunks
 
-LN2 = math.log(2)
 PARAM_NAMES = ("Wx", "Wh", "b", "Wy", "by")
 
 
@@ -30,20 +27,6 @@ def sample_next(logits: np.ndarray, temperature: float, rng: np.random.Generator
     p = np.exp(s - s.max())
     p /= p.sum()
     return p, int(rng.choice(len(p), p=p))
-
-
-def generate(next_logits: Callable[[int], np.ndarray], prompt: str, length: int, temperature: float,
-             rng: np.random.Generator) -> str:
-    """`length` characters after `prompt`; `next_logits(id)` feeds one character to a model holding its
-    state and returns the logits (V,) of the next one."""
-    for ch in encode(prompt)[:-1]:
-        next_logits(int(ch))
-    current, out = int(encode(prompt)[-1]), []
-    for _ in range(length):
-        _, current = sample_next(next_logits(current), temperature, rng)
-        out.append(current)
-    return decode(out)
-
 
 
 # --- the NumPy model -------------------------------------------------------------------------------------------
@@ -115,118 +98,35 @@ def numpy_next_logits(params: list[np.ndarray]) -> Callable[[int], np.ndarray]:
     return step
 
 
-# --- the PyTorch models -------------------------------------------------------------------------------------------
-
-class CharModel(nn.Module):
-    """One-hot characters -> `nn.RNN` / `nn.LSTM` / `nn.GRU` (batch first) -> a linear layer to V logits."""
-
-    def __init__(self, kind: str, hidden: int, vocab: int = VOCAB) -> None:
-        super().__init__()
-        self.kind, self.vocab = kind, vocab
-        self.rnn = CELLS[kind](vocab, hidden, batch_first=True)
-        self.head = nn.Linear(hidden, vocab)
-
-    def forward(self, x: torch.Tensor, state=None):
-        """x (B, T) ids -> logits (B, T, V) and the last state (h, or (h, c) for the LSTM)."""
-        out, state = self.rnn(nn.functional.one_hot(x, self.vocab).float(), state)
-        return self.head(out), state
-
-
-def _detach(state):
-    """Keep the state's value and cut its gradient path: truncated BPTT's cut between chunks."""
-    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-
-
-@torch.no_grad()
-def torch_bits_per_char(model: CharModel, ids: np.ndarray, device, chunk: int = 256) -> float:
-    state, total = None, 0.0
-    data = torch.as_tensor(ids, device=device)[None]
-    for s in range(0, len(ids) - 1, chunk):
-        y = data[:, s + 1:s + chunk + 1]
-        logits, state = model(data[:, s:s + y.shape[1]], state)
-        total += nn.functional.cross_entropy(logits[0], y[0], reduction="sum").item()
-    return total / (len(ids) - 1) / LN2
-
-
-def torch_next_logits(model: CharModel, device) -> Callable[[int], np.ndarray]:
-    state = None
-
-    @torch.no_grad()
-    def step(ch: int) -> np.ndarray:
-        nonlocal state
-        logits, state = model(torch.tensor([[ch]], device=device), state)
-        return logits[0, -1].double().cpu().numpy()
-    return step
-
-
-# --- one training loop for both ---------------------------------------------------------------------------------
+# --- training -----------------------------------------------------------------------------------------------------
 
 def train_char_lm(kind: str, train_ids: np.ndarray, valid_ids: np.ndarray, *, hidden: int = 64, steps: int = 1000,
                   batch: int = 32, chunk: int = 32, lr: float = 3e-3, clip: float = 1.0, seed: int = 0,
                   device="cpu", eval_every: int = 200, sample_every: int = 0, prompt: str = "def ",
                   sample_length: int = 200, temperature: float = 0.7) -> dict:
-    """Train `kind` ("numpy" for the book's NumPy RNN, or "rnn", "lstm", "gru" for PyTorch) with Adam and
-    clipping by global norm, by truncated BPTT over `stream_chunks(train_ids, batch, chunk)`.
-
-    Every model sees the same chunks in the same order. Returns losses (training bits per character of
-    every step), valid [(step, held-out bits per character)], samples [(step, text)] (before training and
-    every `sample_every` steps), seconds (training only: evaluation and sampling are not counted), parameters,
-    model (NumPy arrays or the module) and reader (a fresh `next_logits` for `generate`).
+    """Train `kind`: "numpy" for the book's NumPy RNN (on the CPU), or "rnn", "lstm", "gru" for PyTorch's
+    (`char_lm_torch.train_char_lm`, on `device`), with Adam and clipping by global norm, by truncated BPTT over
+    `stream_chunks(train_ids, batch, chunk)`. Every model sees the same chunks in the same order. Returns the
+    record of `char_lm_torch.run_training` with kind, parameters, model, hidden and reader.
     """
-    rng = np.random.default_rng(seed)
-    chunks = stream_chunks(train_ids, batch, chunk)
-    if kind == "numpy":
-        params = init_params(hidden, rng)
-        optimizer, h = Adam(params, lr), None
+    loop = dict(steps=steps, seed=seed, eval_every=eval_every, sample_every=sample_every, prompt=prompt,
+                sample_length=sample_length, temperature=temperature)
+    if kind != "numpy":
+        return char_lm_torch.train_char_lm(kind, train_ids, valid_ids, hidden=hidden, batch=batch, chunk=chunk,
+                                           lr=lr, clip=clip, device=device, **loop)
+    params = init_params(hidden, np.random.default_rng(seed))
+    optimizer, h = Adam(params, lr), None
 
-        def train_step(x, y, restart):
-            nonlocal h
-            if restart:
-                h = np.zeros((batch, hidden))                         # the text starts again: so does the state
-            loss, grads, h = tbptt_step(params, x, y, h)
-            optimizer.step(clip_grad_norm(grads, clip)[0])
-            return loss
+    def train_step(x, y, restart):
+        nonlocal h
+        if restart:
+            h = np.zeros((batch, hidden))                         # the text starts again: so does the state
+        loss, grads, h = tbptt_step(params, x, y, h)
+        optimizer.step(clip_grad_norm(grads, clip)[0])
+        return loss
 
-        model = params
-        evaluate = lambda: numpy_bits_per_char(params, valid_ids)     # noqa: E731
-        reader = lambda: numpy_next_logits(params)                     # noqa: E731
-        n_params = sum(p.size for p in params)
-    else:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = CharModel(kind, hidden).to(device)
-        optimizer, state = torch.optim.Adam(model.parameters(), lr=lr), None
-
-        def train_step(x, y, restart):
-            nonlocal state
-            state = None if restart else _detach(state)
-            logits, state = model(torch.as_tensor(x, device=device), state)
-            targets = torch.as_tensor(y, device=device).reshape(-1)
-            loss = nn.functional.cross_entropy(logits.reshape(-1, model.vocab), targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-            optimizer.step()
-            return loss.item()
-
-        evaluate = lambda: torch_bits_per_char(model, valid_ids, device)   # noqa: E731
-        reader = lambda: torch_next_logits(model, device)                  # noqa: E731
-        n_params = sum(p.numel() for p in model.parameters())
-    losses, valid, samples, seconds = [], [], [], 0.0
-
-    def sample(step: int) -> None:
-        text = generate(reader(), prompt, sample_length, temperature, np.random.default_rng([seed, step]))
-        samples.append((step, text))
-
-    if sample_every:
-        sample(0)
-    for step in range(1, steps + 1):
-        start = time.perf_counter()
-        losses.append(train_step(*next(chunks)) / LN2)             # .item() waits for the GPU to finish
-        seconds += time.perf_counter() - start
-        if step % eval_every == 0 or step == steps:
-            valid.append((step, evaluate()))
-        if sample_every and (step % sample_every == 0 or step == steps):
-            sample(step)
-    return {"kind": kind, "losses": losses, "valid": valid, "samples": samples, "seconds": seconds,
-            "parameters": n_params, "model": model, "hidden": hidden, "reader": reader}
+    reader = lambda: numpy_next_logits(params)                     # noqa: E731
+    run = char_lm_torch.run_training(train_step, lambda: numpy_bits_per_char(params, valid_ids), reader,
+                                     stream_chunks(train_ids, batch, chunk), **loop)
+    return {**run, "kind": kind, "parameters": sum(p.size for p in params), "model": params, "hidden": hidden,
+            "reader": reader}

@@ -6,7 +6,9 @@ Signatures (batch first; params = [Wx (V, H), Wh (H, H), b (H,), Wy (H, V), by (
     tbptt_step(params, x, y, h0)            -> (loss, [dWx, dWh, db, dWy, dby], h_last)   x, y (B, T) ids
     sgd_update(params, grads, lr, max_norm) -> (new_params, total_norm)
     train_stream(params, stream, chunk, epochs, lr, max_norm) -> (params, losses)          stream (B, N) ids
-References: PyTorch (softmax, autograd through `nn.RNN`, `clip_grad_norm_`) in `rnncourse.oracles`, and for
+    embedding_step(E, ids, dX)              -> (X (B, T, D), dE (V, D))   E (V, D), ids (B, T), dX (B, T, D)
+References: PyTorch (softmax, autograd through `nn.RNN` and `nn.functional.embedding`, `clip_grad_norm_`) in
+`rnncourse.oracles`, and for
 the draws the definition of `Generator.choice`; mistake models switch one flag of the same oracles.
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rnncourse.checking import Case, run_cases
 from rnncourse.gradcheck import check_gradients
 
 SAMPLE, STEP, UPDATE, TRAIN = "test_sample_next", "test_tbptt_step", "test_sgd_update", "test_train_stream"
+EMBED = "test_embedding_step"
 PARAMS = ("Wx", "Wh", "b", "Wy", "by")
 
 
@@ -104,6 +107,22 @@ def train_case(label, B, N, V, H, chunk, epochs, seed, *, lr=0.5, max_norm=1.0, 
     return Case(test_id, label, "train_stream", args, names, (*ref[0], ref[1]), rtol=1e-6, atol=1e-9, hints=hints)
 
 
+def embedding_case(label, B, T, V, D, seed, *, ids=None, test_id=EMBED) -> Case:
+    """An embedding lookup and its backward pass; `ids` (B, T) fixes the ids (else drawn, with repeats)."""
+    rng = np.random.default_rng(seed)
+    E, dX = rng.normal(0, 1, (V, D)), rng.normal(0, 1, (B, T, D))
+    ids = rng.integers(0, V, (B, T)) if ids is None else np.asarray(ids)
+    X, dE = oracles.embedding_reference(E, ids, dX)
+    mistake = lambda **flag: (X, oracles.embedding_reference(E, ids, dX, **flag)[1])  # noqa: E731
+    hints = (("dE misses gradient where a character occurs more than once: `dE[ids] += dX` keeps only one of the "
+              "repeated rows. A row read k times gets the sum of its k gradients (np.add.at adds at repeated ids).",
+              mistake(last_write_wins=True)),
+             ("dE averages the gradients of a character read several times; the lookup is used once per position, "
+              "so its gradients add up: sum them.", mistake(mean_of_repeats=True)))
+    return Case(test_id, label, "embedding_step", (("E", E), ("ids", ids), ("dX", dX)), ("X", "dE"), (X, dE),
+                time_axis=1, hints=tuple(h for h in hints if not np.allclose(h[1][1], dE)))
+
+
 def visible_cases(test_id: str) -> list[Case]:
     """The cases a student runs in the notebook (the grader runs them too)."""
     return {
@@ -113,6 +132,7 @@ def visible_cases(test_id: str) -> list[Case]:
         UPDATE: lambda: [update_case("norm above max_norm", [(3, 4), (4,)], 0.1, 1.0, seed=24, scale=2.0),
                          update_case("norm below max_norm", [(2, 2), (3,)], 0.5, 100.0, seed=25)],
         TRAIN: lambda: [train_case("B=2, N=13, V=5, H=4, chunks of 4, 2 epochs", 2, 13, 5, 4, 4, 2, seed=26)],
+        EMBED: lambda: [embedding_case("B=2, T=5, V=6, D=3, repeated characters", 2, 5, 6, 3, seed=27)],
     }[test_id]()
 
 
@@ -128,8 +148,23 @@ def _gradient_check(fn) -> None:
     check_gradients(loss, dict(zip(PARAMS, params)), dict(zip(PARAMS, grads)))
 
 
+def _embedding_gradient_check(fn) -> None:
+    """A numerical check of the student's dE against L = sum(X * dX), X from PyTorch's lookup."""
+    rng = np.random.default_rng(9)
+    E, ids, dX = rng.normal(0, 1, (5, 2)), np.array([[1, 3, 1], [4, 1, 0]]), rng.normal(0, 1, (2, 3, 2))
+    _, dE = fn(E.copy(), ids.copy(), dX.copy())
+
+    def loss():
+        return float((oracles.embedding_reference(E, ids, dX)[0] * dX).sum())
+
+    check_gradients(loss, {"E": E}, {"E": np.asarray(dE, dtype=np.float64)})
+
+
 def check(test_id: str, fn) -> None:
-    """Run the visible cases of one test cell (and, for tbptt_step, a numerical gradient check)."""
+    """Run the visible cases of one test cell (and, for tbptt_step and embedding_step, a numerical gradient
+    check)."""
     run_cases(visible_cases(test_id), fn)
     if test_id == STEP:
         _gradient_check(fn)
+    if test_id == EMBED:
+        _embedding_gradient_check(fn)
