@@ -32,7 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "intro.md": set(),
     "rnn.md": {"0.5", "0.9", "1.5", "some 70"},  # spectral radii; the running example's wobble-to-jam distance
     "bptt.md": {"0.01", "0.04", "0.1", "0.5", "0.9", "1.5",  # learning rates, tolerance, weight scales
-                "about 2"},  # singular values of a Gaussian matrix: the quarter-circle law
+                "about 2",  # singular values of a Gaussian matrix: the quarter-circle law
+                "10%"},  # the error threshold at which a truncation length counts as enough
     "lstm.md": {"0.01", "0.04", "0.5", "0.88", "0.9", "0.99",  # settings, and sigma(0), sigma(2)
                 "some 70",  # the running example
                 "about 5", "some 14,000", "about 20", "about 69",  # half-lives: ln 0.5 / ln f
@@ -57,7 +58,7 @@ ALLOWED_WORDS: dict[str, set[str]] = {
     "rnn.md": {"twice", "half of"},  # one sequence run twice (with and without tanh); a band's definition
     "bptt.md": {"faster still", "faster than",  # the bound's consequences: tanh' < 1 only shrinks it more
                 "half of", "a quarter of", "twice as",  # the task, the verdict `learned`, a doubled budget
-                "a third opinion", "most",  # an ordinal; the worst entry is where they "disagree most"
+                "a third opinion", "most", "twice receives",  # an ordinal; "disagree most"; the chain rule
                 "faster", "fastest by", "half"},  # alt texts and a caption: figure shapes, a band's definition
     "lstm.md": {"a third dial", "four times the", "twice", "twice receives",  # the cell's structure, the math
                 "half of", "half", "half-life of",  # a half-life: ln 0.5 / ln f
