@@ -66,7 +66,8 @@ ALLOWED_WORDS: dict[str, set[str]] = {
                 "most open",  # a definition: the unit with the largest forget gate
                 "most of", "half of", "halves the",  # small products on a GPU; halved matrix products; bf16
                 "faster than", "faster", "slower"},  # what bf16 hardware does, stated as a dependency
-    "peephole.md": {"faster and", "faster implementations", "faster one", "fewer small", "fewer reads",  # the ladder's aim
+    "peephole.md": {"faster and", "faster implementations", "faster one",  # the ladder's aim
+                    "fewer small", "fewer reads",  # stacking models, fusing passes: counted operations
                     "most", "most people",  # Greff et al.'s finding; cuDNN's ubiquity
                     "a third", "many times slower", "faster than", "slower",  # paths; a general warning; axes
                     "most of", "slower unless"},  # overhead dominates tiny steps (counted operations)
