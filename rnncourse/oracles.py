@@ -21,6 +21,19 @@ def rnn_reference(x: np.ndarray, h0: np.ndarray, Wx, Wh, b) -> np.ndarray:
     return out.numpy()
 
 
+def rnn_reference_packed(x: np.ndarray, lengths, h0: np.ndarray, Wx, Wh, b) -> tuple[np.ndarray, np.ndarray]:
+    """A padded batch x (batch, T, D) whose sequence i has lengths[i] real steps, run through `nn.RNN` as a
+    packed sequence. Returns the hidden states (batch, T, hidden), zero after each sequence's end, and each
+    sequence's last real state (batch, hidden), in float64."""
+    rnn = torch_rnn_from_numpy(Wx, Wh, b)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(lengths),
+                                                     batch_first=True, enforce_sorted=False)
+    with torch.no_grad():
+        out, h_last = rnn(packed, torch.as_tensor(h0, dtype=torch.float64)[None])
+    out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    return out.numpy(), h_last[0].numpy()
+
+
 def rnn_step_reference(x: np.ndarray, h_prev: np.ndarray, Wx, Wh, b) -> np.ndarray:
     """One step of the cell, shape (batch, hidden), in float64."""
     return rnn_reference(x[:, None, :], h_prev, Wx, Wh, b)[:, 0, :]

@@ -23,7 +23,8 @@ def train_timing(seeds=(0, 1, 2), *, lrs=(1e-2,), delay: int = 30, T: int = 40, 
     seeded by the seed alone) and see the same batches; the peepholes start at zero and only the
     peephole models may move them, so the plain model is exactly Chapter 3's LSTM. Each step of a
     sequence gets the score h_t w + b_out; the loss is the cross-entropy of the softmax over the steps
-    against the target step. Adam with a cosine decay of the learning rate, the gradient norm clipped
+    against the target step (a 0-based index: step t of the text is index t - 1). Adam with a cosine decay
+    of the learning rate, the gradient norm clipped
     per model at `clip`. All len(lrs)·2·len(seeds) models run as one stacked computation
     (`sequence_stacked`), which is exact: they do not interact.
 

@@ -47,9 +47,10 @@ def sliding_windows(series: np.ndarray, length: int) -> tuple[np.ndarray, np.nda
 def timed_spike_task(batch: int, T: int, delay: int, rng: np.random.Generator):
     """Sequences with one input pulse; the answer is the step exactly `delay` steps after it.
 
-    x (batch, T, 1) float32 is 0 except a 1 at a random step t0 in [0, T - delay); returns (x, target)
-    with target = t0 + delay, shape (batch,). A network answers with one score per step; its answer is
-    the step with the highest score, so it must time the delay to the step.
+    x (batch, T, 1) float32 is 0 except a 1 at a random index t0 in [0, T - delay); returns (x, target)
+    with target = t0 + delay, shape (batch,). These are 0-based indices, as the cross-entropy over the steps
+    needs them: index t0 is step t0 + 1 as the text numbers steps (1 to T). A network answers with one score
+    per step; its answer is the step with the highest score, so it must time the delay to the step.
     """
     if not 0 < delay < T:
         raise ValueError("need 0 < delay < T")

@@ -43,6 +43,8 @@ class SequenceRegressor(nn.Module):
     """A recurrent layer (by name: "rnn", "lstm" or "gru"; batch first) and a linear head on its last state.
 
     forward(x) takes x of shape (batch, T, input_size) and returns one number per sequence, shape (batch,).
+    With `truncate=k` the sequence runs in chunks of k steps and the state is detached between chunks: the
+    same values, with gradients that reach back k steps at most (truncated BPTT).
     """
 
     def __init__(self, kind: str, input_size: int = 2, hidden: int = 32, num_layers: int = 1) -> None:
@@ -53,8 +55,14 @@ class SequenceRegressor(nn.Module):
         self.rnn = CELLS[kind](input_size, hidden, num_layers=num_layers, batch_first=True)
         self.head = nn.Linear(hidden, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.rnn(x)
+    def forward(self, x: torch.Tensor, truncate: int | None = None) -> torch.Tensor:
+        if truncate is None:
+            out, _ = self.rnn(x)
+        else:
+            state = None
+            for chunk in x.split(truncate, dim=1):
+                out, state = self.rnn(chunk, state)
+                state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
         return self.head(out[:, -1]).squeeze(-1)
 
 
@@ -93,12 +101,14 @@ def evaluate_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def train_adding(kind: str, T: int, *, hidden: int = 32, steps: int = 400, batch: int = 64, lr: float = 1e-2,
                  clip: float | None = 1.0, seed: int = 0, device: str | torch.device = "cpu",
                  init: str = "default", test_size: int = 1000, test_seed: int = 12345,
-                 eval_every: int = 0, forget_bias: float | None = None, train_size: int | None = None) -> dict:
+                 eval_every: int = 0, forget_bias: float | None = None, train_size: int | None = None,
+                 truncate: int | None = None) -> dict:
     """Train a `SequenceRegressor` of this `kind` on the adding problem of length `T` with Adam.
 
     Each step draws a fresh batch, or, with `train_size`, a batch drawn (with replacement) from one fixed
     training set of that many sequences, to measure what the amount of data does; `clip` (None for no
-    clipping) is the max global gradient norm.
+    clipping) is the max global gradient norm; `truncate=k` trains with truncated BPTT, gradients reaching
+    back k steps at most (evaluation runs the same forward pass).
     The held-out batch depends only on `T` and `test_seed`, so runs with different seeds are compared on
     the same sequences. `forget_bias` (LSTM only) sets the forget gate's bias before training
     (PyTorch's block f of i, f, g, o: `bias_ih` to the value, `bias_hh` to 0). Returns a dict with:
@@ -137,7 +147,7 @@ def train_adding(kind: str, T: int, *, hidden: int = 32, steps: int = 400, batch
             x, y = x_train[pick], y_train[pick]
         x = torch.as_tensor(x, dtype=torch.float32, device=device)
         y = torch.as_tensor(y, dtype=torch.float32, device=device)
-        loss = torch.mean((model(x) - y) ** 2)
+        loss = torch.mean((model(x, truncate) - y) ** 2)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip is not None:

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from rnncourse import oracles
 from rnncourse.cases import lstm, rnn
 from rnncourse.checking import judge, run_cases
 
@@ -79,3 +80,11 @@ def test_names_the_gate_block_of_a_wrong_weight_gradient():
     got = [e.copy() for e in case.expected]
     got[5][3 * H] += 1.0                          # db, the first column of the output gate's block
     assert "(the output gate o block)" in judge(case, got)
+
+
+def test_padded_batch_reference_is_each_sequence_run_alone():
+    """The hidden variable-length cases: nn.RNN on the packed padded batch equals each unpadded prefix alone."""
+    cases = rnn.prefix_cases("lengths 4, 1, 3", (4, 1, 3), 4, 2, 3, seed=7)
+    assert [case.args[0][1].shape[1] for case in cases] == [4, 1, 3]
+    for case in cases:
+        assert np.allclose(case.expected[0], oracles.rnn_reference(*(a for _, a in case.args)), atol=1e-12)

@@ -9,6 +9,10 @@ The convention (README, "Writing a chapter"):
   duration, a hedged "about 40") must be a constant of the setup or of the math, listed in ALLOWED below with
   its chapter. The same goes for figure captions and alt texts, which cannot be glued: they describe shapes
   and settings, not measured values.
+- So must an outcome typed in words: a number word ("a tenth", "half", "three times") or a comparative
+  verdict ("every seed", "faster", "most"), outside a sentence that glues. Each such phrase (the verdict and
+  the word after it) that is a constant of the setup or the math, or a general fact, is listed in
+  ALLOWED_WORDS with its chapter and its reason.
 - The text speaks to the reader, never about how the page was made (issues, builds, "this machine").
 """
 from __future__ import annotations
@@ -28,7 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "intro.md": set(),
     "rnn.md": {"0.5", "0.9", "1.5", "some 70"},  # spectral radii; the running example's wobble-to-jam distance
     "bptt.md": {"0.01", "0.04", "0.1", "0.5", "0.9", "1.5",  # learning rates, tolerance, weight scales
-                "about 2"},  # singular values of a Gaussian matrix: the quarter-circle law
+                "about 2",  # singular values of a Gaussian matrix: the quarter-circle law
+                "10%"},  # the error threshold at which a truncation length counts as enough
     "lstm.md": {"0.01", "0.04", "0.5", "0.88", "0.9", "0.99",  # settings, and sigma(0), sigma(2)
                 "some 70",  # the running example
                 "about 5", "some 14,000", "about 20", "about 69",  # half-lives: ln 0.5 / ln f
@@ -47,6 +52,41 @@ ALLOWED: dict[str, set[str]] = {
     "scaling_out.md": {"about 8", "1 hour"},  # 8 GPUs at best 8 times one; a paper's title
 }
 
+# Verdicts typed in words that are not run results, per file: the phrase as `typed_verdicts` reports it.
+ALLOWED_WORDS: dict[str, set[str]] = {
+    "intro.md": set(),
+    "rnn.md": {"twice", "half of"},  # one sequence run twice (with and without tanh); a band's definition
+    "bptt.md": {"faster still", "faster than",  # the bound's consequences: tanh' < 1 only shrinks it more
+                "half of", "a quarter of", "twice as",  # the task, the verdict `learned`, a doubled budget
+                "a third opinion", "most", "twice receives",  # an ordinal; "disagree most"; the chain rule
+                "faster", "fastest by", "half"},  # alt texts and a caption: figure shapes, a band's definition
+    "lstm.md": {"a third dial", "four times the", "twice", "twice receives",  # the cell's structure, the math
+                "half of", "half-life of",  # a half-life: ln 0.5 / ln f
+                "a quarter of", "every run also",  # the verdict `learned`; what each run records
+                "most open",  # a definition: the unit with the largest forget gate
+                "most of", "half of", "halves the",  # small products on a GPU; halved matrix products; bf16
+                "faster than", "faster", "slower"},  # what bf16 hardware does, stated as a dependency
+    "peephole.md": {"faster and", "faster implementations", "faster one",  # the ladder's aim
+                    "fewer small", "fewer reads",  # stacking models, fusing passes: counted operations
+                    "most", "most people",  # Greff et al.'s finding; cuDNN's ubiquity
+                    "a third", "many times slower", "faster than", "slower",  # paths; a general warning; axes
+                    "most of", "slower unless"},  # overhead dominates tiny steps (counted operations)
+    "gru.md": {"three quarters of", "three times the", "fewer parameters",  # parameter counts: the math
+               "most common", "faster step", "faster is", "faster than", "faster", "fewer steps",  # the claims
+               "half of", "a quarter of", "each run has",  # the task, the verdict `learned`, a setting
+               "most of",  # Jozefowicz et al.'s finding
+               "half at", "half needs", "slower", "slower depends", "faster depends"},  # bidirectional halves
+    "closing.md": {"most choices", "a quarter fewer", "most large", "most recent",  # counts, the literature
+                   "faster than", "slower", "slower than"},  # the claim quoted; a custom cell's cost
+    "capstone.md": {"fewer steps",  # Adam against plain gradient descent: the literature, not this run
+                    "fastest from", "most when",  # what a ranking after a short budget can and cannot say
+                    "most", "most correlated",  # definitions: where the chosen property changes; the chosen unit
+                    "ten times as", "four times larger",  # the longer run's settings: 6,000 updates of 64 x 64
+                    "most likely"},  # greedy sampling's definition
+    "scaling_out.md": {"halves", "halves the", "every process runs", "every process runs the",  # the method
+                       "fewer sequences", "fewer steps", "faster than"},  # data parallelism's arithmetic
+}
+
 # What a measured number looks like in running text.
 MEASURED = re.compile(
     r"""(?<![\w.])(?:
@@ -57,6 +97,16 @@ MEASURED = re.compile(
       | (?:about|around|roughly|approximately|nearly|almost|some|~)\s+\d[\d,.]*  # a hedged number
       | (?:half\ a|one|two|three|a\ few|several)\s+(?:to\s+\w+\s+)?(?:minutes?|seconds?)\b  # a duration in words
     )""", re.VERBOSE | re.IGNORECASE)
+
+# An outcome typed in words: a number word or a comparative verdict, with the word after it.
+VERDICT = re.compile(r"""(?<!\bat\ )\b(?:
+        (?:a|one)[ -](?:tenth|third|quarter|fifth|hundredth|thousandth)s?
+      | (?:two|three|four|nine)[ -](?:tenths|thirds|quarters|fifths)
+      | half(?:-life)? | halves | halved | twice | doubled? | tripled?
+      | (?:two|three|four|five|six|seven|eight|nine|ten|a\ hundred|a\ thousand|many|several)\ times
+      | (?:every|each|all|no|none\ of\ the|neither)\ (?:\w+\ )?(?:seeds?|runs?)
+      | faster | slower | quicker | fastest | slowest | most | fewer
+    )\b(?:\s+[\w'-]+)?""", re.VERBOSE | re.IGNORECASE)
 
 # How the page was made is not the reader's business.
 ABOUT_THE_BUILD = re.compile(r"\b(?:this machine|every build|this build|built this page|builds this book|"
@@ -106,6 +156,31 @@ def test_measured_numbers_in_prose_are_glued(path):
                        "math to ALLOWED with its chapter.")
 
 
+def verdict_phrases(path) -> list[str]:
+    """Number words and comparative verdicts, with the word after each, in the sentences of a page that glue
+    nothing."""
+    sentences = re.split(r"(?<=[.!?:;])\s+|\n\s*\n", prose(path.read_text()))
+    return [" ".join(m.group(0).lower().split()) for s in sentences if "GLUED" not in s for m in VERDICT.finditer(s)]
+
+
+def typed_verdicts(path) -> list[str]:
+    allowed = ALLOWED_WORDS.get(path.name, set())
+    return [phrase for phrase in verdict_phrases(path) if phrase not in allowed]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_outcomes_in_words_are_glued(path):
+    found = typed_verdicts(path)
+    assert not found, (f"{path.name} types run outcomes in words: {found}. Build the sentence in code and glue "
+                       "it, or add a constant of the setup or the math to ALLOWED_WORDS with its reason.")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_allowed_phrase_still_occurs(path):
+    stale = ALLOWED_WORDS.get(path.name, set()) - set(verdict_phrases(path))
+    assert not stale, f"ALLOWED_WORDS lists phrases that {path.name} no longer has: {sorted(stale)}; remove them"
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_prose_speaks_to_the_reader_not_about_the_build(path):
     found = sorted({m.group(0) for m in ABOUT_THE_BUILD.finditer(prose(path.read_text()))})
@@ -130,3 +205,21 @@ def test_the_check_flags_typed_measurements(tmp_path, sentence, flagged):
     page = tmp_path / "page.md"
     page.write_text(f"# A page\n\n{sentence}.\n")
     assert bool(unglued_numbers(page)) is flagged
+
+
+@pytest.mark.parametrize("sentence, flagged", [
+    ("there the average unit lets in less than a tenth of its candidate per step", True),   # gru.md, before
+    ("This is the slowest cell of the chapter", True),
+    ("the same network stays at the baseline, on every seed", True),
+    ("the LSTM took three times as long", True),
+    ("half the runs learned it", True),
+    ("most gate values are small", True),
+    ("the GRU was faster", True),
+    ("the gradient is at most 1", False),
+    ("there the average unit lets in {glue:text}`z_after`, a tenth of its candidate", False),
+    ("Hochreiter and Schmidhuber (1997) built the LSTM", False),
+])
+def test_the_check_flags_outcomes_typed_in_words(tmp_path, sentence, flagged):
+    page = tmp_path / "page.md"
+    page.write_text(f"# A page\n\n{sentence}.\n")
+    assert bool(typed_verdicts(page)) is flagged

@@ -37,6 +37,17 @@ def test_regressor_gives_one_number_per_sequence(kind):
     assert out.shape == (5,)
 
 
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_truncated_forward_has_the_same_values_and_a_gradient_k_steps_deep(kind):
+    torch.manual_seed(0)
+    model, x = SequenceRegressor(kind, input_size=2, hidden=8), torch.randn(3, 12, 2, requires_grad=True)
+    full, truncated = model(x), model(x, truncate=5)                   # chunks of 5, 5 and 2 steps
+    assert torch.allclose(full, truncated)
+    truncated.sum().backward()
+    reached = x.grad.abs().sum(dim=(0, 2)).nonzero().flatten()
+    assert reached.tolist() == [10, 11]                                # the last chunk's steps only
+
+
 def test_regressor_rejects_unknown_kinds():
     with pytest.raises(ValueError, match="kind"):
         SequenceRegressor("transformer")

@@ -1,4 +1,5 @@
-"""Hidden cases of Chapter 1: other shapes and seeds, T = 1, batch of 1, large inputs, float32.
+"""Hidden cases of Chapter 1: other shapes and seeds, T = 1, batch of 1, large inputs, float32, and the
+unpadded prefixes of a padded batch of variable-length sequences.
 
 hidden-canary: c4n4ry-rnn-9f2e71  (a test greps everything returned to students for this string)
 """
@@ -28,6 +29,7 @@ def hidden_cases(test_id: str) -> list[Case]:
             fwd("B=4, T=12, D=6, H=8", 4, 12, 6, 8, seed=203),
             fwd("large inputs (saturated tanh)", 3, 7, 4, 5, seed=204, scale=40.0),
             fwd("float32 inputs", 3, 9, 4, 6, seed=205, dtype=np.float32),
+            *visible.prefix_cases("padded batch, lengths 6, 2, 4, 1", (6, 2, 4, 1), 6, 3, 5, seed=206),
         ],
         visible.LOSS: lambda: [
             loss("T=1, batch of 1", 1, 1, 4, seed=301),

@@ -70,6 +70,20 @@ def forward_case(label, B, T, D, H, seed, *, scale=1.0, dtype=np.float64, test_i
                 time_axis=1, exact_dtype=dtype == np.float32, **_tolerances(dtype), hints=hints)
 
 
+def prefix_cases(label, lengths, T, D, H, seed, *, test_id=FORWARD) -> list[Case]:
+    """Variable-length sequences: a padded batch (len(lengths), T, D) runs through `nn.RNN` packed, and each
+    sequence's unpadded prefix, run alone through the student's `rnn_forward`, must give the same states."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (len(lengths), T, D))
+    h0 = np.tanh(rng.normal(0, 1, (len(lengths), H)))
+    Wx, Wh, b = _params(rng, D, H)
+    packed, _ = oracles.rnn_reference_packed(x, lengths, h0, Wx, Wh, b)
+    return [Case(test_id, f"{label}: sequence {i + 1} of {len(lengths)}, its first {n} of {T} steps", "rnn_forward",
+                 tuple(zip(("x", "h0", "Wx", "Wh", "b"), (x[i:i + 1, :n], h0[i:i + 1], Wx, Wh, b))), ("h",),
+                 (packed[i:i + 1, :n],), time_axis=1, **_tolerances(np.float64))
+            for i, n in enumerate(lengths)]
+
+
 def loss_case(label, B, T, V, seed, *, scale=1.0, dtype=np.float64, test_id=LOSS) -> Case:
     rng = np.random.default_rng(seed)
     logits = (rng.normal(0, scale, (B, T, V))).astype(dtype)
