@@ -40,10 +40,10 @@ def test_every_student_has_a_grade_row(graded):
     ("carol", "ungradable", 0, "not a readable notebook"),
     ("dave", "graded (partial)", 2, None),
     ("erin", "graded (partial)", 5, None),
-    ("frank", "graded (partial)", 4, None),
+    ("frank", "graded (partial)", 4.3, None),
     ("grace", "needs attention", 4, "ran past the time limit"),
     ("heidi", "needs attention", 2, "ModuleNotFoundError"),
-    ("ivan", "needs attention", 4.5, "rnn (1).ipynb"),
+    ("ivan", "needs attention", 4.6, "rnn (1).ipynb"),
 ])
 def test_status_score_and_reason(graded, student, status, score, reason):
     report = graded[2][student]
