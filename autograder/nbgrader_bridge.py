@@ -20,6 +20,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import nbgrader.api
 from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
@@ -27,13 +28,30 @@ from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.export import CsvExportPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
 from traitlets import Enum, Unicode
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import scoring
 from autograder.intake import is_test_cell
+
+_ENGINES: dict[tuple[str, int], Engine] = {}
+
+
+def _one_engine_per_gradebook(url, **options) -> Engine:
+    """nbgrader opens a new SQLAlchemy engine for every `Gradebook` it makes, about nine per student graded, and so
+    compiles every query again each time; one engine per database file keeps SQLAlchemy's compiled queries and
+    halved the gradebook's and the feedback's time per student. (A file removed and made again is a new database:
+    its inode is part of the key.)"""
+    path = make_url(url).database
+    key = (str(url), os.stat(path).st_ino if path and os.path.exists(path) else 0)
+    if key not in _ENGINES:
+        _ENGINES[key] = create_engine(url, **options)
+    return _ENGINES[key]
+
+
+nbgrader.api.create_engine = _one_engine_per_gradebook
 
 
 @event.listens_for(Engine, "connect")
