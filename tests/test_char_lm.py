@@ -232,6 +232,7 @@ def _chapter_cell(name: str) -> str:
 @pytest.mark.parametrize("committed", [False, True])
 def test_longer_run_figure_only_with_data_else_the_command(committed, capsys):
     """No record in benchmarks/results/: no (empty) figure, but the command that writes one."""
+    import textwrap
     from types import SimpleNamespace
 
     import matplotlib.pyplot as plt
@@ -241,7 +242,8 @@ def test_longer_run_figure_only_with_data_else_the_command(committed, capsys):
               "models": {"nn.LSTM": {"valid": [[2, 5.0], [4, 4.0]], "seconds": 1.0, "samples": [[4, "x"]]}}}
     plt.close("all")
     kit = SimpleNamespace(load=lambda pattern: [record] if committed else [])
-    exec(_chapter_cell("capstone-fig-long"), {"kit": kit, "plt": plt, "show": lambda title, sample: None})
+    exec(_chapter_cell("capstone-fig-long"), {"kit": kit, "plt": plt, "textwrap": textwrap,
+                                              "show": lambda title, sample: None})
     printed = capsys.readouterr().out
     assert bool(plt.get_fignums()) is committed
     assert ("python scripts/char_lm_long.py" in printed) is not committed
