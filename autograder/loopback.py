@@ -2,6 +2,7 @@
 benchmark (`make bench-grader CLUSTER=loopback`). Every process it starts is ended by its PID."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -50,8 +51,6 @@ class LoopbackCluster:
 
     @property
     def address(self) -> str:
-        import json
-
         return json.loads(self.scheduler_file.read_text())["address"]
 
     def workers_seen(self) -> dict:
