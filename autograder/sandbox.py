@@ -35,6 +35,7 @@ class RunOutcome:
     killed: str  # "" when the runner ended by itself, else why it was killed
     exit_code: int | None
     seconds: float
+    over_memory: bool  # its processes together passed the memory bound, at any moment of the run
 
 
 def strong_sandbox_available() -> bool:
@@ -138,7 +139,7 @@ def run_job(job: Job, limits: Limits, *, strong: bool, slot: int,
     finally:
         box.close()
     _take_back_outputs(job, uid)
-    return RunOutcome(killed, proc.returncode, time.monotonic() - start)
+    return RunOutcome(killed, proc.returncode, time.monotonic() - start, killed == over_memory_reason(limits))
 
 
 def _take_back_outputs(job: Job, uid: int | None) -> None:
@@ -210,12 +211,16 @@ def _over_disk_quota(folder: Path, max_bytes: int, max_files: int = 10_000) -> b
     return False
 
 
+def over_memory_reason(limits: Limits) -> str:
+    return f"it used more than {limits.memory_mb} MB of memory (all its processes together)"
+
+
 def _supervise(proc: subprocess.Popen, job: Job, limits: Limits, start: float,
                box: memory_bound.Box | memory_bound.Watchdog) -> str:
     """Wait for the runner; kill its whole process group on the notebook limit, a stalled call,
     a job folder grown past the disk quota, or its processes together past the memory limit."""
     last_size, last_change, last_disk_check, last_memory_check = -1, start, start, start
-    over_memory = f"it used more than {limits.memory_mb} MB of memory (all its processes together)"
+    over_memory = over_memory_reason(limits)
     while proc.poll() is None:
         now = time.monotonic()
         size = job.events.stat().st_size if job.events.exists() else 0

@@ -61,7 +61,10 @@ def run_submission(student: str, cells: list[dict], calls: list[tuple[str, list]
         with slots.lease() as slot:
             outcome = sandbox.run_job(job, settings.limits, strong=strong, slot=slot, bound=bound)
         killed = outcome.killed or job.early_exit(outcome.exit_code)
-        return {**done, "refused": "", "results": [job.result(n) for n in range(len(calls))],
+        # Past the memory bound, a submission's processes may have outlived the cell that started them (its alarm
+        # fired while they still held memory) and raced the calls: no result of such a run is scored.
+        results = [None] * len(calls) if outcome.over_memory else [job.result(n) for n in range(len(calls))]
+        return {**done, "refused": "", "results": results,
                 "cells": job.cell_statuses(), "killed": killed, "seconds": round(outcome.seconds, 3),
                 "memory_bound": bound.description}
     finally:

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -356,3 +357,33 @@ def test_regression_student_text_does_not_trip_the_leak_check(tmp_path):
     submitted.parent.mkdir(parents=True)
     submitted.write_text(json.dumps({"cells": [{"source": comment}]}))
     assert grade_mod.leaked_hidden_tests(nbgrader_bridge.Course(ROOT, tmp_path, "rnn")) == []
+
+
+def test_results_of_a_run_past_the_memory_bound_are_not_scored(tmp_path):
+    """Children forked by a graded call fill memory while later calls go on: the results written before the bound
+    was passed must not score either (under load, the kernel's kill can come after some calls have returned)."""
+    nb = A.notebook_with(A.solution_answers())
+    A.answer_cell(nb, A.STEP).source += "\n\n" + textwrap.dedent("""
+        import os, time
+        _real_step, _forked = rnn_step_forward, []
+        def rnn_step_forward(x, h_prev, Wx, Wh, b):
+            if not _forked:  # the first call returns at once; its children fill memory half a second later
+                _forked.append(1)
+                for _ in range(8):
+                    if os.fork() == 0:
+                        try:
+                            time.sleep(0.5)
+                            _held = b"x" * (120 * 2**20)
+                            time.sleep(5)
+                        finally:
+                            os._exit(0)
+            else:
+                time.sleep(0.3)
+            return _real_step(x, h_prev, Wx, Wh, b)
+        """)
+    A.write_nb(nb, tmp_path / "class" / "racer" / A.NAME)
+    run = grade(tmp_path / "class", tmp_path / "work", "--memory-mb", "300", "--seconds-per-call", "2")
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = results(tmp_path / "work")["racer"]
+    assert (report["status"], report["score"]) == ("needs attention", 0), report["reasons"]
+    assert any("used more than 300 MB" in r for r in report["reasons"]), report["reasons"]
