@@ -59,7 +59,7 @@ class Grader:
     """Grades one assignment; holds the trusted test specs and the limits for the whole batch."""
 
     def __init__(self, assignment: str, work: Path, limits: Limits, hidden_feedback: str, allow_weak: bool):
-        self.assignment, self.work, self.limits = assignment, work, limits
+        self.assignment, self.work = assignment, work
         self.settings = Settings(limits, allow_weak)
         self.course = nbgrader_bridge.Course(ROOT, work, assignment, hidden_feedback)
         self.release = nbformat.read(self.course.release, as_version=4)

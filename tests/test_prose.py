@@ -202,9 +202,7 @@ def test_prose_speaks_to_the_reader_not_about_the_build(path):
     ("Hochreiter and Schmidhuber (1997)", False),
 ])
 def test_the_check_flags_typed_measurements(tmp_path, sentence, flagged):
-    page = tmp_path / "page.md"
-    page.write_text(f"# A page\n\n{sentence}.\n")
-    assert bool(unglued_numbers(page)) is flagged
+    assert bool(unglued_numbers(_page(tmp_path, sentence))) is flagged
 
 
 @pytest.mark.parametrize("sentence, flagged", [
@@ -220,6 +218,11 @@ def test_the_check_flags_typed_measurements(tmp_path, sentence, flagged):
     ("Hochreiter and Schmidhuber (1997) built the LSTM", False),
 ])
 def test_the_check_flags_outcomes_typed_in_words(tmp_path, sentence, flagged):
+    assert bool(typed_verdicts(_page(tmp_path, sentence))) is flagged
+
+
+def _page(tmp_path, sentence: str):
+    """A one-sentence page for the checks above."""
     page = tmp_path / "page.md"
     page.write_text(f"# A page\n\n{sentence}.\n")
-    assert bool(typed_verdicts(page)) is flagged
+    return page
